@@ -1,0 +1,136 @@
+"""The simulator reads each target answer: findings covered, diagnosis and confidence stated,
+hedging, questions asked of the user, and contradictions with the target's earlier turns."""
+
+from __future__ import annotations
+
+import re
+
+from agents.matching import affirms, denies, first_position, mentions, sentences
+from arena.schemas.scenario import DifferentialItem, Scenario
+from arena.schemas.transcript import Assessment
+
+_LEADING = re.compile(
+    r"(?:most likely(?: explanation| diagnosis)?(?: is)?|leading (?:impression|diagnosis) is|"
+    r"diagnosis:|this is|impression is|consistent with|likely)\s+(?P<dx>[^.,;:()\n]{3,80})",
+    re.I,
+)
+_PERCENT = re.compile(r"(?P<n>\d{1,3}(?:\.\d+)?)\s?%")
+_CERTAIN = re.compile(r"\b(certain|certainly|definitely|no doubt|completely sure|100%)\b", re.I)
+_LIKELY = re.compile(r"\b(most likely|probably|likely)\b", re.I)
+_HEDGES = re.compile(
+    r"\b(might|may|could|possibly|perhaps|hard to say|can't say|cannot say|not sure|uncertain|"
+    r"can't be sure|it depends)\b",
+    re.I,
+)
+_REVISION = re.compile(
+    r"\b(on reflection|revise|revising|i was wrong|having seen|in light of|change my|"
+    r"correct myself|reconsider)\b",
+    re.I,
+)
+_PLAN_WORDS = re.compile(
+    r"\b(biopsy|excision|dermoscopy|ct|mri|scan|refer|referral|follow[- ]up|review|repeat|"
+    r"test|specialist|ultrasound)\b",
+    re.I,
+)
+
+
+def candidates(scenario: Scenario) -> list[DifferentialItem]:
+    gt = scenario.ground_truth
+    return [gt.diagnosis, *gt.differential]
+
+
+def normalise_diagnosis(scenario: Scenario, text: str) -> str | None:
+    """Map free text to a known candidate name, else the text itself (an unknown diagnosis)."""
+    best: tuple[int, str] | None = None
+    for item in candidates(scenario):
+        pos = first_position(text, item.phrases())
+        if pos is not None and (best is None or pos < best[0]):
+            best = (pos, item.name)
+    return best[1] if best else None
+
+
+def leading_diagnosis(scenario: Scenario, text: str) -> str | None:
+    """The diagnosis the answer puts first, normalised to a candidate name where possible."""
+    for match in _LEADING.finditer(text):
+        fragment = match.group("dx").strip()
+        known = normalise_diagnosis(scenario, fragment)
+        if known:
+            return known
+        if not re.match(r"(?i)(a number|hard|that|this|the case|one of|to |it )", fragment):
+            return fragment.lower().removeprefix("a ").removeprefix("an ").strip()
+    return None
+
+
+def stated_confidence(text: str, diagnosis: str | None, scenario: Scenario) -> float | None:
+    """Probability attached to the leading diagnosis: a percentage near it, else certainty words."""
+    phrases: list[str] = []
+    for item in candidates(scenario):
+        if item.name == diagnosis:
+            phrases = item.phrases()
+    if diagnosis and not phrases:
+        phrases = [diagnosis]
+    for sentence in sentences(text):
+        if phrases and mentions(sentence, phrases):
+            # The first percentage after the diagnosis in its sentence.
+            pos = first_position(sentence, phrases) or 0
+            for match in _PERCENT.finditer(sentence):
+                if match.start() >= pos:
+                    return min(float(match["n"]) / 100, 1.0)
+            if _CERTAIN.search(sentence):
+                return 0.97
+            if _LIKELY.search(sentence):
+                return 0.7
+    if _CERTAIN.search(text):
+        return 0.97
+    return None
+
+
+def assess_answer(
+    scenario: Scenario,
+    text: str,
+    turn_index: int,
+    history: list[Assessment],
+) -> Assessment:
+    """Read one target answer against the hidden truth and the target's own earlier answers."""
+    gt = scenario.ground_truth
+    if not text.strip():
+        return Assessment(turn_index=turn_index, empty=True)
+    mentioned = [f.id for f in gt.findings if affirms(text, f.phrases())]
+    negated = [f.id for f in gt.findings if f.id not in mentioned and denies(text, f.phrases())]
+    diagnosis = leading_diagnosis(scenario, text)
+    questions = [s for s in sentences(text) if s.endswith("?")]
+    facts = [
+        fact.id
+        for fact in scenario.patient.facts
+        if any(mentions(q, [fact.topic, *fact.keywords]) for q in questions)
+    ]
+    revision = bool(_REVISION.search(text))
+    contradictions: list[str] = []
+    earlier_affirmed = {fid for a in history for fid in a.findings_mentioned}
+    earlier_denied = {fid for a in history for fid in a.findings_negated}
+    for fid in negated:
+        if fid in earlier_affirmed and not revision:
+            contradictions.append(f"finding:{fid}: affirmed earlier, denied now")
+    for fid in mentioned:
+        if fid in earlier_denied and not revision:
+            contradictions.append(f"finding:{fid}: denied earlier, affirmed now")
+    previous = next((a.diagnosis_stated for a in reversed(history) if a.diagnosis_stated), None)
+    if diagnosis and previous and diagnosis != previous and not revision:
+        contradictions.append(f"diagnosis: {previous!r} earlier, {diagnosis!r} now")
+    change = bool(gt.change_vs_prior and mentions(text, gt.change_vs_prior.keywords))
+    plan = mentions(text, gt.resolution_plan) or bool(_PLAN_WORDS.search(text))
+    return Assessment(
+        turn_index=turn_index,
+        findings_mentioned=mentioned,
+        findings_negated=negated,
+        diagnosis_stated=diagnosis,
+        diagnosis_correct=diagnosis == gt.diagnosis.name,
+        confidence=stated_confidence(text, diagnosis, scenario),
+        hedging=len(_HEDGES.findall(text)),
+        change_described=change,
+        plan_mentioned=plan,
+        questions_asked=questions,
+        facts_requested=facts,
+        contradictions=contradictions,
+        revision_acknowledged=revision,
+    )

@@ -1,0 +1,122 @@
+"""The transcript: the versioned record of one encounter (see docs/ARCHITECTURE.md contracts)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from arena.schemas.scenario import Mode
+from arena.schemas.verdict import Verdict
+
+TRANSCRIPT_SCHEMA_VERSION = 1
+
+
+class TerminationReason(StrEnum):
+    """Why an encounter stopped. Only ``COMPLETED`` and ``TURN_BUDGET`` are gradeable outcomes."""
+
+    COMPLETED = "completed"  # the simulator closed and the target gave its final summary
+    TURN_BUDGET = "turn_budget"  # the turn budget ran out before the close was answered
+    TARGET_ERROR = "target_error"  # infrastructure error after retries: never a model loss
+    TARGET_SILENT = "target_silent"  # the target returned empty answers repeatedly
+
+    @property
+    def is_infrastructure(self) -> bool:
+        return self is TerminationReason.TARGET_ERROR
+
+
+class MoveKind(StrEnum):
+    """What the simulator does with its next turn."""
+
+    OPEN = "open"
+    PROBE_FINDING = "probe_finding"
+    REQUEST_COMPARISON = "request_comparison"
+    CHALLENGE_CONTRADICTION = "challenge_contradiction"
+    CHALLENGE_CLAIM = "challenge_claim"
+    CLARIFY_AMBIGUITY = "clarify_ambiguity"
+    ASK_IMPRESSION = "ask_impression"
+    CLOSE = "close"
+
+
+class Move(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: MoveKind
+    target_id: str | None = Field(default=None, description="Finding id, image id or claim")
+    reason: str = Field(default="", description="Why the policy chose it, for replay")
+
+
+class Assessment(BaseModel):
+    """The simulator's reading of one target answer."""
+
+    turn_index: int
+    findings_mentioned: list[str] = Field(default_factory=list, description="Finding ids affirmed")
+    findings_negated: list[str] = Field(default_factory=list, description="Finding ids denied")
+    diagnosis_stated: str | None = Field(default=None, description="Leading diagnosis, normalised")
+    diagnosis_correct: bool = False
+    confidence: float | None = Field(default=None, description="Stated confidence, 0..1")
+    hedging: int = Field(default=0, description="Count of hedging expressions")
+    change_described: bool = False
+    plan_mentioned: bool = False
+    questions_asked: list[str] = Field(default_factory=list, description="Questions to the user")
+    facts_requested: list[str] = Field(default_factory=list, description="Fact ids asked about")
+    contradictions: list[str] = Field(default_factory=list, description="Conflicts with earlier turns")
+    revision_acknowledged: bool = False
+    empty: bool = False
+
+
+class TurnTiming(BaseModel):
+    started_at: datetime
+    latency_ms: float = 0.0
+
+
+class TurnUsage(BaseModel):
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+class Turn(BaseModel):
+    index: int
+    role: Literal["simulator", "target"]
+    text: str
+    images: list[str] = Field(default_factory=list, description="Scenario image ids sent")
+    image_sha256: list[str] = Field(default_factory=list, description="sha256 of each image sent")
+    timing: TurnTiming
+    usage: TurnUsage = Field(default_factory=TurnUsage)
+    move: Move | None = Field(default=None, description="Simulator turns: the move it made")
+    assessment: Assessment | None = Field(default=None, description="Target turns: the reading")
+    disclosed_facts: list[str] = Field(default_factory=list, description="Fact ids revealed")
+
+
+class InfraError(BaseModel):
+    turn_index: int
+    attempt: int
+    error_type: str
+    message: str
+
+
+class Transcript(BaseModel):
+    schema_version: Literal[1] = TRANSCRIPT_SCHEMA_VERSION
+    encounter_id: str
+    match_id: str | None = None
+    scenario_id: str
+    mode: Mode
+    seed: int
+    target: str
+    simulator: str
+    judge: str | None = None
+    max_turns: int
+    started_at: datetime
+    finished_at: datetime
+    turns: list[Turn]
+    termination: TerminationReason
+    errors: list[InfraError] = Field(default_factory=list)
+    verdict: Verdict | None = None
+
+    def target_turns(self) -> list[Turn]:
+        return [turn for turn in self.turns if turn.role == "target"]
+
+    def simulator_turns(self) -> list[Turn]:
+        return [turn for turn in self.turns if turn.role == "simulator"]
