@@ -66,12 +66,15 @@ HAIR_OPENING_RADIUS_PX = 3
 #: Minimum lesion area (px) to report a lesion.
 LESION_MIN_AREA_PX = 30
 #: Gains mapping raw shape measures to the 0..1 scores.
-ASYMMETRY_GAIN = 3.0
-BORDER_GAIN = 4.0
+ASYMMETRY_GAIN = 4.0
+BORDER_GAIN = 8.0
+#: Mask smoothing (fraction of equivalent radius) before the asymmetry test.
+ASYMMETRY_SMOOTHING = 0.1
 #: k-means clusters used for colour counting, and the minimum area share
 #: (of the eroded lesion) for a named colour to be counted.
 COLOUR_CLUSTERS = 6
-MIN_COLOUR_FRACTION = 0.05
+MIN_COLOUR_FRACTION = 0.08
+KMEANS_MAX_SAMPLES = 4000
 #: Colour naming thresholds on optical density relative to skin.
 BLACK_MIN_DENSITY = 4.2
 DARK_BROWN_MIN_DENSITY = 2.2
@@ -200,9 +203,32 @@ def _otsu(values: np.ndarray, bins: int = 256) -> float:
     return float(centres[int(np.argmax(between))])
 
 
-def _disk(radius: int) -> np.ndarray:
-    r = np.arange(-radius, radius + 1)
-    return (r[:, None] ** 2 + r[None, :] ** 2) <= radius * radius
+
+def _erode(mask: np.ndarray, radius: float) -> np.ndarray:
+    """Erode by a Euclidean disk (computed on the bounding box only)."""
+    out = np.zeros_like(mask)
+    ys, xs = np.nonzero(mask)
+    if len(ys) == 0:
+        return out
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    crop = np.pad(mask[y0:y1, x0:x1], 1)
+    out[y0:y1, x0:x1] = (ndi.distance_transform_edt(crop) > radius)[1:-1, 1:-1]
+    return out
+
+
+def _open(mask: np.ndarray, radius: float) -> np.ndarray:
+    """Morphological opening with a Euclidean disk (via distance transforms)."""
+    eroded = ndi.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1] > radius
+    if not eroded.any():
+        return eroded
+    return ndi.distance_transform_edt(~eroded) <= radius
+
+
+def _fill_holes(mask: np.ndarray) -> np.ndarray:
+    """Fill background regions that do not touch the image border."""
+    labels, _ = ndi.label(~mask)
+    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    return mask | ~np.isin(labels, edge)
 
 
 def _largest_component(mask: np.ndarray) -> np.ndarray:
@@ -302,12 +328,13 @@ def classify_image(img: Image.Image) -> ImageKind:
 
 def _label_strip_top(rgb: np.ndarray) -> int:
     """Row index where a bottom achromatic label strip starts (or height)."""
-    achromatic = _saturation(rgb) < ACHROMATIC_SATURATION
+    half = rgb.shape[0] // 2  # a label strip never covers more than half
+    achromatic = _saturation(rgb[half:]) < ACHROMATIC_SATURATION
     row_ok = achromatic.mean(axis=1) >= LABEL_ROW_ACHROMATIC_FRACTION
-    top = rgb.shape[0]
+    top = len(row_ok)
     while top > 0 and row_ok[top - 1]:
         top -= 1
-    return top
+    return half + top
 
 
 def _scale_bar_px(strip: np.ndarray) -> float | None:
@@ -342,27 +369,29 @@ def _density(photo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _flatten_background(f: np.ndarray, lesion: np.ndarray) -> np.ndarray:
     """Subtract a smooth skin-density field estimated away from the lesion."""
-    sigma = 0.12 * min(f.shape)
-    weight = (~ndi.binary_dilation(lesion, iterations=5)).astype(np.float64)
-    num = ndi.gaussian_filter(f * weight, sigma)
-    den = ndi.gaussian_filter(weight, sigma)
-    return f - num / np.maximum(den, 1e-3)
+    step = 8
+    weight = (ndi.distance_transform_edt(~lesion) > 5.0).astype(np.float64)
+    sigma = 0.12 * min(f.shape) / step
+    num = ndi.gaussian_filter((f * weight)[::step, ::step], sigma)
+    den = ndi.gaussian_filter(weight[::step, ::step], sigma)
+    coarse = num / np.maximum(den, 1e-3)
+    coords = np.mgrid[0 : f.shape[0], 0 : f.shape[1]].astype(np.float64) / step
+    return f - ndi.map_coordinates(coarse, coords, order=1, mode="nearest")
 
 
 def _segment_lesion(f: np.ndarray) -> np.ndarray:
     t = max(_otsu(f), LESION_MIN_DENSITY_THRESHOLD)
     mask = _largest_component(f > t)
     f = _flatten_background(f, mask)
-    opening = _disk(HAIR_OPENING_RADIUS_PX)
     for _ in range(4):
-        core = ndi.binary_erosion(mask, iterations=3)
+        core = _erode(mask, 3.0)
         if core.sum() < LESION_MIN_AREA_PX:
             break
         lightest = float(np.percentile(f[core], 10))
         skin = float(np.median(f[~mask])) if (~mask).any() else 0.0
         t_new = max(LESION_MIN_DENSITY_THRESHOLD, skin + LESION_THRESHOLD_FRACTION * (lightest - skin))
-        new = ndi.binary_opening(f > t_new, structure=opening)
-        new = ndi.binary_fill_holes(_largest_component(new))
+        new = _open(f > t_new, HAIR_OPENING_RADIUS_PX)
+        new = _fill_holes(_largest_component(new))
         converged = abs(t_new - t) < 0.01
         mask, t = new, t_new
         if converged:
@@ -371,8 +400,11 @@ def _segment_lesion(f: np.ndarray) -> np.ndarray:
 
 
 def _asymmetry(mask: np.ndarray) -> float:
-    """Mean fraction of the lesion not covered by its mirror image about
-    each principal axis (0 = symmetric)."""
+    """Mean fraction of the (smoothed) lesion not covered by its mirror image
+    about each principal axis (0 = symmetric)."""
+    radius = math.sqrt(mask.sum() / math.pi)
+    smooth = ndi.gaussian_filter(mask.astype(np.float64), ASYMMETRY_SMOOTHING * radius) >= 0.5
+    mask = smooth if smooth.any() else mask
     ys, xs = np.nonzero(mask)
     pts = np.stack([xs, ys], axis=1).astype(np.float64)
     centre = pts.mean(axis=0)
@@ -424,11 +456,11 @@ def _kmeans(x: np.ndarray, k: int, iters: int = 30) -> tuple[np.ndarray, np.ndar
 
 def _colours(od: np.ndarray, mask: np.ndarray) -> dict[str, float]:
     radius = math.sqrt(mask.sum() / math.pi)
-    core = ndi.binary_erosion(mask, iterations=max(2, round(0.08 * radius)))
+    core = _erode(mask, max(2.0, 0.08 * radius))
     if core.sum() < LESION_MIN_AREA_PX:
         core = mask
     x = od[core]
-    step = max(1, len(x) // 20000)
+    step = max(1, len(x) // KMEANS_MAX_SAMPLES)
     x = x[::step]
     centres, labels = _kmeans(x, COLOUR_CLUSTERS)
     shares: dict[str, float] = {}
