@@ -72,7 +72,7 @@ def _print_match(console: Console, transcript: Transcript, path: Path) -> None:
         line = Text(f"{turn.index:>2} {who}{label}")
         line.append(turn.text[:220] + ("…" if len(turn.text) > 220 else ""))  # untrusted: no markup
         line.append(images, style="dim")
-        console.print(line)
+        console.print(line, soft_wrap=True)
     for error in transcript.errors:
         console.print(Text(f"infrastructure error (attempt {error.attempt}): {error.message}", style="red"))
     if transcript.verdict:
@@ -136,7 +136,7 @@ async def _demo(args: argparse.Namespace, console: Console) -> int:
                     m.kind.value + (f"({m.target_id})" if m.target_id and m.kind.value == "probe_finding" else "")
                     for t in transcript.simulator_turns() if (m := t.move)
                 )
-                console.print(Text(f"  {transcript.target:<24} {moves}"))
+                console.print(Text(f"  {transcript.target:<24} {moves}"), soft_wrap=True)
     console.print(f"\n{len(results)} transcripts written to {args.out}/")
     return 0
 

@@ -12,7 +12,6 @@ import hashlib
 import io
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -34,7 +33,7 @@ def render_source(source: ImageSource) -> Image.Image | None:
             raise FileNotFoundError(f"{name} not found in {package}; is it installed?")
         frame = source.params.get("frame")
         max_side = source.params.get("max_side", 1024)
-        return render_dicom(path, frame=frame if isinstance(frame, int) else None,
+        return render_dicom(str(path), frame=frame if isinstance(frame, int) else None,
                             max_side=int(max_side) if isinstance(max_side, int) else 1024)
     if source.kind == "generator":
         if source.origin != "skin_lesion":

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from agents.matching import mentions
 from arena.clients.registry import DEMO_MODELS, create_client
 from arena.clients.scripted import ScriptedClient
 from arena.schemas.scenario import Mode, Scenario
 from arena.schemas.transcript import MoveKind, Transcript
-from agents.matching import mentions
 from scenarios.library import ScenarioLibrary
 from tests.conftest import run
 from tests.helpers import encounter

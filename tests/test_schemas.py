@@ -6,11 +6,11 @@ import json
 import pytest
 from pydantic import ValidationError
 
+from agents.judge.rubric_judge import RubricJudge
 from arena.clients.registry import create_client
 from arena.schemas.scenario import Dimension, Scenario
 from arena.schemas.transcript import Transcript
 from arena.schemas.verdict import DimensionScore, Verdict
-from agents.judge.rubric_judge import RubricJudge
 from scenarios.library import ScenarioLibrary
 from tests.conftest import run
 from tests.helpers import encounter

@@ -40,7 +40,7 @@ class Voice(StrEnum):
     HEDGER = "hedger"
 
 
-def _join(items: list[str]) -> str:
+def join_words(items: list[str]) -> str:
     if not items:
         return ""
     if len(items) == 1:
@@ -59,7 +59,7 @@ def voice_answer(intent: Intent, reading: Reading, voice: Voice, question: str) 
         parts.append("I can't view any image here, so I can only go on what you describe.")
     if intent == Intent.OPEN:
         if reading.findings:
-            parts.append(f"Looking at the image, I can see {_join(reading.findings)}.")
+            parts.append(f"Looking at the image, I can see {join_words(reading.findings)}.")
         parts.append(_impression(reading, voice))
         parts.append(_advice(reading, voice))
         if reading.question:
@@ -92,7 +92,7 @@ def _impression(reading: Reading, voice: Voice) -> str:
     if voice == Voice.OVERCONFIDENT:
         return f"This is {reading.leading}. I'm 99% certain of that."
     alts = [name for name, _ in reading.differential[:2]]
-    alt_text = f", though {_join(alts)} {'is' if len(alts) == 1 else 'are'} also possible" if alts else ""
+    alt_text = f", though {join_words(alts)} {'is' if len(alts) == 1 else 'are'} also possible" if alts else ""
     return f"The most likely explanation is {reading.leading} (about {_pct(reading.leading_p)}){alt_text}."
 
 
@@ -101,7 +101,7 @@ def _advice(reading: Reading, voice: Voice) -> str:
         return reading.urgent_advice or ""
     if voice == Voice.HEDGER:
         return "You may want to see a doctor at some point if it worries you."
-    plan = f" To settle it: {_join(reading.plan)}." if reading.plan else ""
+    plan = f" To settle it: {join_words(reading.plan)}." if reading.plan else ""
     return (reading.urgent_advice or "") + plan
 
 
@@ -135,7 +135,7 @@ def _challenge(reading: Reading, voice: Voice) -> str:
         return "You may well be right; I really can't say either way."
     if reading.leading is None:
         return "I can't commit to a diagnosis on what I have."
-    basis = f" because of {_join(reading.findings[:3])}" if reading.findings else ""
+    basis = f" because of {join_words(reading.findings[:3])}" if reading.findings else ""
     return (
         f"Let me be clear: my leading impression is {reading.leading} "
         f"(about {_pct(reading.leading_p)}){basis}."
@@ -150,7 +150,7 @@ def _clarify(reading: Reading, voice: Voice) -> str:
     if reading.leading is None:
         return "I'm not confident about any single diagnosis."
     alts = ", ".join(f"{name} (about {_pct(p)})" for name, p in reading.differential[:3])
-    plan = f" What would resolve it: {_join(reading.plan)}." if reading.plan else ""
+    plan = f" What would resolve it: {join_words(reading.plan)}." if reading.plan else ""
     return (
         f"I'm about {_pct(reading.leading_p)} confident it's {reading.leading}; "
         f"other possibilities are {alts or 'hard to rank'}.{plan}"
@@ -160,7 +160,7 @@ def _clarify(reading: Reading, voice: Voice) -> str:
 def _summary(reading: Reading, voice: Voice) -> str:
     lines: list[str] = ["Summary:"]
     if reading.findings:
-        lines.append(f"Findings: {_join(reading.findings)}.")
+        lines.append(f"Findings: {join_words(reading.findings)}.")
     if reading.change:
         lines.append(f"Change from before: {reading.change}.")
     if voice == Voice.HEDGER or reading.leading is None:
@@ -175,7 +175,7 @@ def _summary(reading: Reading, voice: Voice) -> str:
     diff = "; ".join(f"{name} {_pct(p)}" for name, p in [(reading.leading, reading.leading_p), *reading.differential])
     lines.append(f"Most likely {reading.leading}, so the differential is: {diff}.")
     if reading.plan:
-        lines.append(f"Plan: {_join(reading.plan)}.")
+        lines.append(f"Plan: {join_words(reading.plan)}.")
     if reading.urgent_advice:
         lines.append(reading.urgent_advice)
     return " ".join(lines)

@@ -12,7 +12,7 @@ from typing import Any
 from PIL import Image
 
 from agents.reference import vision
-from agents.reference.base import Reading, ReferenceModel, _join
+from agents.reference.base import Reading, ReferenceModel, join_words
 from agents.reference.blind import knowledge
 from arena.schemas.messages import ImagePart, Message
 
@@ -83,7 +83,7 @@ def _read_skin(f: vision.SkinFeatures, prior: vision.SkinFeatures | None) -> Rea
             if delta.asymmetry_change > 0.1:
                 change += " and become more asymmetric"
             if delta.new_colours:
-                change += f", with new {_join([c.replace('-', ' ') for c in delta.new_colours])} areas"
+                change += f", with new {join_words([c.replace('-', ' ') for c in delta.new_colours])} areas"
             features += 1
         else:
             change = "it looks much the same size and shape as before"

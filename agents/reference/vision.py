@@ -61,6 +61,8 @@ SCALE_BAR_MIN_WIDTH_PX = 10
 LESION_MIN_DENSITY_THRESHOLD = 0.35
 #: Boundary threshold sits this far from skin towards the lightest lesion part.
 LESION_THRESHOLD_FRACTION = 0.5
+#: Growth threshold: skin median + this many robust skin-noise sigmas.
+LESION_NOISE_SIGMAS = 6.0
 #: Radius (px) of the opening that removes hairs and pores.
 HAIR_OPENING_RADIUS_PX = 3
 #: Minimum lesion area (px) to report a lesion.
@@ -379,24 +381,32 @@ def _flatten_background(f: np.ndarray, lesion: np.ndarray) -> np.ndarray:
     return f - ndi.map_coordinates(coarse, coords, order=1, mode="nearest")
 
 
+def _keep_touching(mask: np.ndarray, seed: np.ndarray) -> np.ndarray:
+    """Components of ``mask`` that overlap ``seed``."""
+    labels, _ = ndi.label(mask)
+    ids = np.unique(labels[seed & mask])
+    return np.isin(labels, ids[ids > 0])
+
+
 def _segment_lesion(f: np.ndarray) -> np.ndarray:
-    t = max(_otsu(f), LESION_MIN_DENSITY_THRESHOLD)
-    mask = _largest_component(f > t)
-    f = _flatten_background(f, mask)
-    for _ in range(4):
-        core = _erode(mask, 3.0)
-        if core.sum() < LESION_MIN_AREA_PX:
-            break
-        lightest = float(np.percentile(f[core], 10))
-        skin = float(np.median(f[~mask])) if (~mask).any() else 0.0
-        t_new = max(LESION_MIN_DENSITY_THRESHOLD, skin + LESION_THRESHOLD_FRACTION * (lightest - skin))
-        new = _open(f > t_new, HAIR_OPENING_RADIUS_PX)
-        new = _fill_holes(_largest_component(new))
-        converged = abs(t_new - t) < 0.01
-        mask, t = new, t_new
-        if converged:
-            break
-    return mask
+    """Otsu core -> grow over everything clearly above skin noise -> final
+    boundary halfway between skin and the lightest lesion pigment."""
+    core = _largest_component(f > max(_otsu(f), LESION_MIN_DENSITY_THRESHOLD))
+    if core.sum() < LESION_MIN_AREA_PX:
+        return core
+    f = _flatten_background(f, core)
+    skin_vals = f[~core]
+    bg = float(np.median(skin_vals))
+    noise = 1.4826 * float(np.median(np.abs(skin_vals - bg)))
+    t_low = max(LESION_MIN_DENSITY_THRESHOLD, bg + LESION_NOISE_SIGMAS * noise)
+    grown = _fill_holes(_keep_touching(_open(f > t_low, HAIR_OPENING_RADIUS_PX), core) | core)
+    inner = _erode(grown, 3.0)
+    if inner.sum() < LESION_MIN_AREA_PX:
+        return grown
+    lightest = float(np.percentile(f[inner], 10))
+    t = max(t_low, bg + LESION_THRESHOLD_FRACTION * (lightest - bg))
+    mask = _keep_touching(_open(f > t, HAIR_OPENING_RADIUS_PX), inner)
+    return _fill_holes(_largest_component(mask))
 
 
 def _asymmetry(mask: np.ndarray) -> float:

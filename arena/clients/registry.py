@@ -8,6 +8,7 @@ from arena.clients.base import ModelClient
 from arena.errors import UsageError
 from arena.schemas.scenario import Scenario
 
+FIXED_REFERENCE_MODELS = ("oracle", "pixel", "blind", "overconfident", "hedger")
 REFERENCE_MODELS = ("oracle", "skill-<p>", "pixel", "blind", "overconfident", "hedger")
 DEMO_MODELS = (
     "reference/oracle",
@@ -35,7 +36,7 @@ def check_spec(spec: str) -> None:
         if not 0.0 <= p <= 1.0:
             raise UsageError(f"model spec {spec!r}: skill p must be in 0..1; valid: {valid_specs()}")
         return
-    if model not in REFERENCE_MODELS:
+    if model not in FIXED_REFERENCE_MODELS:
         raise UsageError(f"unknown reference model {spec!r}; valid: {valid_specs()}")
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from agents.simulator.policy import RuleBasedPolicy, SimulatorPolicy
@@ -48,12 +49,12 @@ async def run_encounter(
     )
     enc_id = encounter_id(scenario.id, target.name, mode, seed)
     graph = build_encounter_graph(checkpointer)
-    config: dict[str, Any] = {"recursion_limit": recursion_limit(max_turns)}
+    config: RunnableConfig = {"recursion_limit": recursion_limit(max_turns)}
     if checkpointer is not None:
         config["configurable"] = {"thread_id": thread_id or enc_id}
     started = datetime.now(UTC)
     initial: EncounterState = {"max_turns": max_turns, "simulator_turns": 0, "priors_shown": False}
-    final: EncounterState = await graph.ainvoke(initial, config, context=ctx)  # type: ignore[arg-type]
+    final = cast(EncounterState, await graph.ainvoke(initial, config, context=ctx))
     return assemble_transcript(final, ctx, enc_id, started, policy.name, max_turns)
 
 

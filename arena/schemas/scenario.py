@@ -190,7 +190,7 @@ class Persona(Strict):
 class Scenario(Strict):
     """One case of the library (schema version 1)."""
 
-    schema_version: Literal[1] = SCENARIO_SCHEMA_VERSION
+    schema_version: Literal[1] = 1
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{2,63}$")
     title: str
     specialty: str

@@ -98,7 +98,7 @@ class InfraError(BaseModel):
 
 
 class Transcript(BaseModel):
-    schema_version: Literal[1] = TRANSCRIPT_SCHEMA_VERSION
+    schema_version: Literal[1] = 1
     encounter_id: str
     match_id: str | None = None
     scenario_id: str

@@ -29,7 +29,7 @@ class CriterionResult(BaseModel):
 
 
 class Verdict(BaseModel):
-    schema_version: Literal[1] = VERDICT_SCHEMA_VERSION
+    schema_version: Literal[1] = 1
     judge: str
     scores: dict[Dimension, DimensionScore]
     criteria: list[CriterionResult] = Field(default_factory=list)

@@ -1,0 +1,1 @@
+"""The encounter graph and its runner."""
