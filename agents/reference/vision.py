@@ -15,7 +15,7 @@ import math
 from typing import Literal
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 from pydantic import BaseModel
 from scipy import ndimage as ndi
 
@@ -67,18 +67,26 @@ LESION_NOISE_SIGMAS = 6.0
 HAIR_OPENING_RADIUS_PX = 3
 #: Minimum lesion area (px) to report a lesion.
 LESION_MIN_AREA_PX = 30
-#: Gains mapping raw shape measures to the 0..1 scores.
-ASYMMETRY_GAIN = 4.0
-BORDER_GAIN = 8.0
-#: Mask smoothing (fraction of equivalent radius) before the asymmetry test.
-ASYMMETRY_SMOOTHING = 0.1
+#: The outline's radius profile r(theta) is split at this harmonic: lower
+#: harmonics are "shape" (used for asymmetry), higher ones are "border".
+OUTLINE_LOWPASS_HARMONIC = 4
+#: Raw mirror mismatch (fraction of area) mapped to asymmetry 0 and 1.
+ASYMMETRY_RAW_FLOOR = 0.005
+ASYMMETRY_RAW_FULL = 0.105
+#: Raw border roughness (rms of high-harmonic radius / mean radius) mapped to 0 and 1.
+BORDER_RAW_FLOOR = 0.005
+BORDER_RAW_FULL = 0.075
 #: k-means clusters used for colour counting, and the minimum area share
 #: (of the eroded lesion) for a named colour to be counted.
 COLOUR_CLUSTERS = 6
 MIN_COLOUR_FRACTION = 0.08
 KMEANS_MAX_SAMPLES = 4000
+#: Weight of the hue direction relative to log density in colour clustering.
+COLOUR_HUE_WEIGHT = 3.0
+#: Colour regions thinner than this (fraction of lesion radius) are blends.
+COLOUR_MIN_THICKNESS = 0.05
 #: Colour naming thresholds on optical density relative to skin.
-BLACK_MIN_DENSITY = 4.2
+BLACK_MIN_DENSITY = 4.0
 DARK_BROWN_MIN_DENSITY = 2.2
 BLUE_MIN_RED_MINUS_BLUE = 0.05
 RED_MAX_RED_DENSITY = 0.3
@@ -99,11 +107,11 @@ NODULE_MIN_ROUNDNESS = 0.3
 NODULE_MIN_CONTRAST = 0.10
 #: Minimum fraction of the surrounding ring that lies in the lung field.
 NODULE_MIN_RING_IN_LUNG = 0.6
-#: Hilar exclusion: medial fraction of lung width, and vertical band.
+#: Hilar exclusion: medial fraction of lung width, and vertical band (of lung height).
 HILAR_MEDIAL_FRACTION = 0.3
+HILAR_BAND: tuple[float, float] = (0.3, 0.75)
 #: Detections this close (fraction of lung width) to the mediastinum are dropped.
 MEDIASTINAL_MARGIN_FRACTION = 0.15
-HILAR_BAND: tuple[float, float] = (0.3, 0.75)
 #: Lung seed components must cover this fraction of the image.
 LUNG_MIN_AREA_FRACTION = 0.02
 #: Growth threshold: Otsu + this fraction of (p90 - Otsu).
@@ -205,7 +213,6 @@ def _otsu(values: np.ndarray, bins: int = 256) -> float:
     return float(centres[int(np.argmax(between))])
 
 
-
 def _erode(mask: np.ndarray, radius: float) -> np.ndarray:
     """Erode by a Euclidean disk (computed on the bounding box only)."""
     out = np.zeros_like(mask)
@@ -289,8 +296,8 @@ def _crofton_perimeter(mask: np.ndarray) -> float:
     return math.pi / 8.0 * (n_h + n_v + (n_d1 + n_d2) / math.sqrt(2.0))
 
 
-def _polygon_perimeter(poly: np.ndarray) -> float:
-    return float(np.sum(np.hypot(*(np.roll(poly, -1, axis=0) - poly).T)))
+def _unit_scale(value: float, floor: float, full: float) -> float:
+    return float(np.clip((value - floor) / (full - floor), 0.0, 1.0))
 
 
 def _max_feret(hull: np.ndarray) -> float:
@@ -343,7 +350,7 @@ def _scale_bar_px(strip: np.ndarray) -> float | None:
     if strip.shape[0] < 3:
         return None
     ink = strip.mean(axis=-1) < SCALE_BAR_MAX_LUMINANCE
-    labels, n = ndi.label(ink)
+    labels, _ = ndi.label(ink)
     best = 0
     for sl in ndi.find_objects(labels):
         if sl is None:
@@ -360,8 +367,12 @@ def _density(photo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     h, w = photo.shape[:2]
     ring = max(2, round(0.05 * min(h, w)))
     border = np.concatenate(
-        [photo[:ring].reshape(-1, 3), photo[-ring:].reshape(-1, 3),
-         photo[:, :ring].reshape(-1, 3), photo[:, -ring:].reshape(-1, 3)]
+        [
+            photo[:ring].reshape(-1, 3),
+            photo[-ring:].reshape(-1, 3),
+            photo[:, :ring].reshape(-1, 3),
+            photo[:, -ring:].reshape(-1, 3),
+        ]
     )
     skin = np.maximum(np.median(border, axis=0), 1e-3)
     od = -np.log(np.clip(photo, 1.0 / 255.0, None) / skin)
@@ -396,6 +407,8 @@ def _segment_lesion(f: np.ndarray) -> np.ndarray:
         return core
     f = _flatten_background(f, core)
     skin_vals = f[~core]
+    if skin_vals.size == 0:
+        return core
     bg = float(np.median(skin_vals))
     noise = 1.4826 * float(np.median(np.abs(skin_vals - bg)))
     t_low = max(LESION_MIN_DENSITY_THRESHOLD, bg + LESION_NOISE_SIGMAS * noise)
@@ -409,12 +422,50 @@ def _segment_lesion(f: np.ndarray) -> np.ndarray:
     return _fill_holes(_largest_component(mask))
 
 
-def _asymmetry(mask: np.ndarray) -> float:
-    """Mean fraction of the (smoothed) lesion not covered by its mirror image
-    about each principal axis (0 = symmetric)."""
-    radius = math.sqrt(mask.sum() / math.pi)
-    smooth = ndi.gaussian_filter(mask.astype(np.float64), ASYMMETRY_SMOOTHING * radius) >= 0.5
-    mask = smooth if smooth.any() else mask
+def _radial_profile(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Centroid (x, y), bin angles and outermost boundary radius per angle bin."""
+    ys, xs = np.nonzero(mask)
+    centre = np.array([xs.mean(), ys.mean()])
+    d = _boundary_points(mask).astype(np.float64) - centre
+    bins = int(np.clip(len(d) // 2, 32, 360))
+    theta = np.arctan2(d[:, 1], d[:, 0])
+    idx = ((theta + math.pi) / (2 * math.pi) * bins).astype(int) % bins
+    prof = np.zeros(bins)
+    np.maximum.at(prof, idx, np.hypot(d[:, 0], d[:, 1]))
+    ok = prof > 0
+    k = np.arange(bins)
+    prof = np.interp(k, k[ok], prof[ok], period=bins)
+    angles = (k + 0.5) / bins * 2 * math.pi - math.pi
+    return centre, angles, prof
+
+
+def _lowpass(prof: np.ndarray, harmonic: int) -> np.ndarray:
+    spec = np.fft.rfft(prof)
+    spec[harmonic + 1 :] = 0
+    return np.fft.irfft(spec, n=len(prof))
+
+
+def _profile_mask(centre: np.ndarray, angles: np.ndarray, prof: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    xs = centre[0] + prof * np.cos(angles)
+    ys = centre[1] + prof * np.sin(angles)
+    poly = [(float(x), float(y)) for x, y in zip(xs, ys, strict=True)]
+    canvas = Image.new("1", (shape[1], shape[0]), 0)
+    ImageDraw.Draw(canvas).polygon(poly, fill=1)
+    return np.asarray(canvas, dtype=bool)
+
+
+def _outline_scores(mask: np.ndarray) -> tuple[float, float]:
+    """Raw (mirror mismatch of the low-pass outline, high-harmonic roughness)."""
+    centre, angles, prof = _radial_profile(mask)
+    smooth = _lowpass(prof, OUTLINE_LOWPASS_HARMONIC)
+    roughness = float(np.sqrt(np.mean((prof - smooth) ** 2)) / max(float(prof.mean()), 1e-6))
+    shape = _profile_mask(centre, angles, smooth, mask.shape)
+    return _mirror_mismatch(shape if shape.sum() >= LESION_MIN_AREA_PX else mask), roughness
+
+
+def _mirror_mismatch(mask: np.ndarray) -> float:
+    """Mean fraction of the mask not covered by its mirror image about each
+    principal axis (0 = symmetric)."""
     ys, xs = np.nonzero(mask)
     pts = np.stack([xs, ys], axis=1).astype(np.float64)
     centre = pts.mean(axis=0)
@@ -448,6 +499,12 @@ def _name_colour(od: np.ndarray) -> str:
     return "light-brown"
 
 
+def _colour_features(od: np.ndarray) -> np.ndarray:
+    """log total density + weighted hue direction (shading-invariant)."""
+    total = np.maximum(od.sum(axis=1, keepdims=True), 0.05)
+    return np.concatenate([np.log(total), COLOUR_HUE_WEIGHT * od / total], axis=1)
+
+
 def _kmeans(x: np.ndarray, k: int, iters: int = 30) -> tuple[np.ndarray, np.ndarray]:
     """Deterministic k-means (init at density quantiles)."""
     order = np.argsort(x.sum(axis=1), kind="stable")
@@ -465,28 +522,53 @@ def _kmeans(x: np.ndarray, k: int, iters: int = 30) -> tuple[np.ndarray, np.ndar
 
 
 def _colours(od: np.ndarray, mask: np.ndarray) -> dict[str, float]:
+    """Named colour -> share of the lesion interior.
+
+    k-means clusters are named, every interior pixel takes its cluster's name,
+    and each name's region is opened so thin blend bands between two colours
+    (or along the rim) are not counted as a colour of their own.
+    """
     radius = math.sqrt(mask.sum() / math.pi)
     core = _erode(mask, max(2.0, 0.08 * radius))
     if core.sum() < LESION_MIN_AREA_PX:
         core = mask
-    x = od[core]
-    step = max(1, len(x) // KMEANS_MAX_SAMPLES)
-    x = x[::step]
-    centres, labels = _kmeans(x, COLOUR_CLUSTERS)
+    pixels = od[core]
+    feats = _colour_features(pixels)
+    centres, _ = _kmeans(feats[:: max(1, len(feats) // KMEANS_MAX_SAMPLES)], COLOUR_CLUSTERS)
+    nearest = ((feats[:, None, :] - centres[None, :, :]) ** 2).sum(axis=-1).argmin(axis=1)
+    cluster_names = [_name_colour(pixels[nearest == j].mean(axis=0)) for j in range(len(centres))]
+    vocabulary = sorted(set(cluster_names))
+    name_ids = np.full(mask.shape, -1, dtype=int)
+    name_ids[core] = np.asarray([vocabulary.index(n) for n in cluster_names])[nearest]
+    thin = max(1.5, COLOUR_MIN_THICKNESS * radius)
+    total = float(core.sum())
     shares: dict[str, float] = {}
-    for j, c in enumerate(centres):
-        name = _name_colour(c)
-        shares[name] = shares.get(name, 0.0) + float(np.mean(labels == j))
-    kept = {n: round(s, 4) for n, s in shares.items() if s >= MIN_COLOUR_FRACTION}
-    return dict(sorted(kept.items(), key=lambda kv: -kv[1]))
+    for i, name in enumerate(vocabulary):
+        region = _open(name_ids == i, thin)
+        share = float(region.sum()) / total
+        if share >= MIN_COLOUR_FRACTION:
+            shares[name] = round(share, 4)
+    return dict(sorted(shares.items(), key=lambda kv: -kv[1]))
 
 
 def _empty_skin(px_per_mm: float | None, photo_h: int) -> SkinFeatures:
     return SkinFeatures(
-        lesion_found=False, scale_bar_found=px_per_mm is not None, px_per_mm=px_per_mm,
-        diameter_px=0.0, diameter_mm=None, area_px=0, area_mm2=None, perimeter_px=0.0,
-        asymmetry=0.0, border_irregularity=0.0, compactness=0.0, n_colours=0,
-        colour_names=[], colour_fractions={}, centroid_xy=None, photo_height_px=photo_h,
+        lesion_found=False,
+        scale_bar_found=px_per_mm is not None,
+        px_per_mm=px_per_mm,
+        diameter_px=0.0,
+        diameter_mm=None,
+        area_px=0,
+        area_mm2=None,
+        perimeter_px=0.0,
+        asymmetry=0.0,
+        border_irregularity=0.0,
+        compactness=0.0,
+        n_colours=0,
+        colour_names=[],
+        colour_fractions={},
+        centroid_xy=None,
+        photo_height_px=photo_h,
     )
 
 
@@ -512,10 +594,10 @@ def analyse_skin(img: Image.Image) -> SkinFeatures:
     hull = _convex_hull(_boundary_points(mask))
     diameter = _max_feret(hull) + 1.0  # pixel centres -> pixel extent
     perimeter = _crofton_perimeter(mask)
-    hull_perimeter = _polygon_perimeter(hull) + math.pi  # half-pixel dilation
     compactness = perimeter**2 / (4.0 * math.pi * area)
-    border = float(np.clip(BORDER_GAIN * (perimeter / hull_perimeter - 1.0), 0.0, 1.0))
-    asym = float(np.clip(ASYMMETRY_GAIN * _asymmetry(mask), 0.0, 1.0))
+    raw_asym, raw_border = _outline_scores(mask)
+    asym = _unit_scale(raw_asym, ASYMMETRY_RAW_FLOOR, ASYMMETRY_RAW_FULL)
+    border = _unit_scale(raw_border, BORDER_RAW_FLOOR, BORDER_RAW_FULL)
     colours = _colours(od, mask)
     ys, xs = np.nonzero(mask)
     return SkinFeatures(
@@ -542,15 +624,14 @@ def compare_skin(prior: SkinFeatures, current: SkinFeatures) -> SkinChange:
     """Compare two lesion measurements (mm when both have a scale bar)."""
     if not (prior.lesion_found and current.lesion_found):
         raise ValueError("both images need a segmented lesion to compare")
-    use_mm = prior.diameter_mm is not None and current.diameter_mm is not None
-    if use_mm:
-        assert prior.diameter_mm is not None and current.diameter_mm is not None
+    d_mm: float | None = None
+    a_mm: float | None = None
+    if prior.diameter_mm and current.diameter_mm:
         growth = current.diameter_mm / prior.diameter_mm - 1.0
-        d_mm: float | None = round(current.diameter_mm - prior.diameter_mm, 3)
-        a_mm: float | None = round((current.area_mm2 or 0.0) - (prior.area_mm2 or 0.0), 3)
-    else:
+        d_mm = round(current.diameter_mm - prior.diameter_mm, 3)
+        a_mm = round((current.area_mm2 or 0.0) - (prior.area_mm2 or 0.0), 3)
+    else:  # no common scale: compare pixel sizes (assumes the same magnification)
         growth = current.diameter_px / prior.diameter_px - 1.0
-        d_mm = a_mm = None
     return SkinChange(
         diameter_change_mm=d_mm,
         diameter_change_px=round(current.diameter_px - prior.diameter_px, 2),
@@ -645,7 +726,7 @@ def _ring_stats(img: np.ndarray, lung: np.ndarray, y: int, x: int, rad: float) -
 
 
 def _detect_nodules(
-    a: np.ndarray, fields: list[np.ndarray]
+    a: np.ndarray, fields: list[np.ndarray], on_image_left: list[bool]
 ) -> list[tuple[float, float, float, float, float, int]]:
     """Return (score, x, y, radius, contrast, field index) at working scale."""
     lung = np.logical_or.reduce(fields)
@@ -657,7 +738,6 @@ def _detect_nodules(
     for k, f in enumerate(fields, start=1):
         field_id[f & (field_id == 0)] = k
     boxes = [ndi.find_objects(f.astype(int))[0] for f in fields]
-    mid = a.shape[1] / 2.0
     cands = sorted(((float(stack[s, y, x]), int(s), int(y), int(x)) for s, y, x in np.argwhere(peaks)), reverse=True)
     kept: list[tuple[float, float, float, float, float, int]] = []
     for score, si, y, x in cands:
@@ -666,7 +746,7 @@ def _detect_nodules(
         k = field_id[y, x] - 1
         sl = boxes[k]
         lw, lh = sl[1].stop - sl[1].start, sl[0].stop - sl[0].start
-        medial = (sl[1].stop - x) if x < mid else (x - sl[1].start)
+        medial = (sl[1].stop - x) if on_image_left[k] else (x - sl[1].start)
         rel_y = (y - sl[0].start) / lh
         if medial < MEDIASTINAL_MARGIN_FRACTION * lw:
             continue
@@ -693,25 +773,36 @@ def analyse_radiograph(img: Image.Image) -> RadiographFeatures:
     nodules: list[Nodule] = []
     lung_frac = float(np.logical_or.reduce(fields).mean()) if found else 0.0
     if found:
-        mid = float(np.mean([ndi.center_of_mass(f)[1] for f in fields]))
+        centres_x = [float(ndi.center_of_mass(f)[1]) for f in fields]
+        on_image_left = [cx < float(np.mean(centres_x)) for cx in centres_x]
         boxes = [ndi.find_objects(f.astype(int))[0] for f in fields]
-        for score, x, y, rad, contrast, k in _detect_nodules(a, fields):
+        for score, x, y, rad, contrast, k in _detect_nodules(a, fields, on_image_left):
             sl = boxes[k]
             rel_y = (y - sl[0].start) / (sl[0].stop - sl[0].start)
             zone: Literal["upper", "mid", "lower"] = "upper" if rel_y < 1 / 3 else "mid" if rel_y < 2 / 3 else "lower"
             nodules.append(
                 Nodule(
-                    x=round(x / scale, 1), y=round(y / scale, 1), diameter_px=round(2 * rad / scale, 1),
-                    side="right" if x < mid else "left", zone=zone,
-                    score=round(score, 4), contrast=round(contrast, 4),
+                    x=round(x / scale, 1),
+                    y=round(y / scale, 1),
+                    diameter_px=round(2 * rad / scale, 1),
+                    side="right" if on_image_left[k] else "left",
+                    zone=zone,
+                    score=round(score, 4),
+                    contrast=round(contrast, 4),
                 )
             )
     n_right = sum(n.side == "right" for n in nodules)
     n_left = len(nodules) - n_right
     return RadiographFeatures(
-        width=img.width, height=img.height,
-        mean_intensity=round(float(full.mean()), 2), std_intensity=round(float(full.std()), 2),
-        lung_field_found=found, lung_area_fraction=round(lung_frac, 4),
-        n_nodules=len(nodules), nodules=nodules, n_right=n_right, n_left=n_left,
+        width=img.width,
+        height=img.height,
+        mean_intensity=round(float(full.mean()), 2),
+        std_intensity=round(float(full.std()), 2),
+        lung_field_found=found,
+        lung_area_fraction=round(lung_frac, 4),
+        n_nodules=len(nodules),
+        nodules=nodules,
+        n_right=n_right,
+        n_left=n_left,
         bilateral=n_right > 0 and n_left > 0,
     )

@@ -157,8 +157,15 @@ def lesion_outline(params: SkinLesionParams) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _smooth_noise(rng: np.random.Generator, shape: tuple[int, int], sigma: float) -> np.ndarray:
-    """Zero-mean, unit-std Gaussian-filtered white noise."""
-    field = ndimage.gaussian_filter(rng.standard_normal(shape), sigma, mode="wrap")
+    """Zero-mean, unit-std Gaussian-filtered white noise (coarse grid for big sigma)."""
+    step = max(1, int(sigma // 4))
+    coarse = (shape[0] // step + 2, shape[1] // step + 2)
+    field = ndimage.gaussian_filter(rng.standard_normal(coarse), sigma / step, mode="wrap")
+    if step > 1:
+        coords = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float64) / step
+        field = ndimage.map_coordinates(field, coords, order=1, mode="nearest")
+    else:
+        field = field[: shape[0], : shape[1]]
     std = float(field.std())
     return (field - field.mean()) / (std if std > 0 else 1.0)
 
@@ -228,13 +235,11 @@ def _colour_density(
         labels[closer] = i
     labels[best >= 1.0] = 0
     od = density[labels]
-    soft = max(1.5, 0.05 * radius)
+    soft = max(1.0, 0.03 * radius)
     return np.stack([ndimage.gaussian_filter(od[..., c], soft) for c in range(3)], axis=-1)
 
 
-def _lesion_alpha(
-    params: SkinLesionParams, dx: np.ndarray, dy: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, float]:
+def _lesion_alpha(params: SkinLesionParams, dx: np.ndarray, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     theta_s, r_s = lesion_outline(params)
     theta = np.mod(np.arctan2(dy, dx), 2 * math.pi)
     r_at = np.interp(theta, theta_s, r_s, period=2 * math.pi)
@@ -262,7 +267,7 @@ def generate_skin_lesion_with_mask(params: SkinLesionParams) -> tuple[Image.Imag
     skin = _skin_background(params, h, w, rng_tex)
     od = _colour_density(params, dx, dy, mean_r, rng_col)
     mottle = 1.0 + 0.10 * _smooth_noise(rng_tex, (h, w), 4.0) + 0.05 * _smooth_noise(rng_tex, (h, w), 1.2)
-    fade = 1.0 - 0.25 * np.clip((rel - 0.8) / 0.2, 0.0, 1.0)
+    fade = 1.0 - 0.15 * np.clip((rel - 0.8) / 0.2, 0.0, 1.0)
     strength = (alpha * mottle * fade)[..., None]
     img = skin * np.exp(-od * strength)
 
@@ -324,9 +329,9 @@ def derive_prior(
     """Earlier, smaller (and by default more regular) version of ``current``."""
     update: dict[str, object] = {
         "diameter_mm": diameter_mm,
-        "asymmetry": current.asymmetry * 0.4 if asymmetry is None else asymmetry,
+        "asymmetry": round(current.asymmetry * 0.4, 4) if asymmetry is None else asymmetry,
         "border_irregularity": (
-            current.border_irregularity * 0.4 if border_irregularity is None else border_irregularity
+            round(current.border_irregularity * 0.4, 4) if border_irregularity is None else border_irregularity
         ),
         "colours": current.colours[:1] if colours is None else colours,
     }

@@ -51,9 +51,7 @@ def _read(path: str | Path, *, stop_before_pixels: bool = False) -> Dataset:
         if implicit:
             ds.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian
         else:
-            ds.file_meta.TransferSyntaxUID = (
-                ExplicitVRLittleEndian if little else ExplicitVRBigEndian
-            )
+            ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian if little else ExplicitVRBigEndian
     return ds
 
 
@@ -130,9 +128,7 @@ def _colour_to_uint8(raw: np.ndarray, ds: Dataset) -> np.ndarray:
     return _to_uint8(raw, 0.0, float(2**bits - 1))
 
 
-def render_dicom(
-    path: str | Path, *, frame: int | None = None, max_side: int = 1024
-) -> Image.Image:
+def render_dicom(path: str | Path, *, frame: int | None = None, max_side: int = 1024) -> Image.Image:
     """Render a DICOM file as an 8-bit "L" (grayscale) or "RGB" image.
 
     ``frame`` selects a frame of multi-frame data (default: middle frame).
