@@ -10,9 +10,15 @@ from arena.schemas.scenario import DifferentialItem, Scenario
 from arena.schemas.transcript import Assessment
 
 _LEADING = re.compile(
-    r"(?:most likely(?: explanation| diagnosis)?(?: is)?|leading (?:impression|diagnosis) is|"
-    r"diagnosis:|this is|impression is|consistent with|likely)\s+(?P<dx>[^.,;:()\n]{3,80})",
+    r"(?P<cue>most likely(?: explanation| diagnosis)?(?: is)?|leading (?:impression|diagnosis) is|"
+    r"diagnosis:|diagnosis is|this is|impression is|consistent with|likely)\s+(?P<dx>[^.,;:()\n]{3,80})",
     re.I,
+)
+# Cues strong enough that an unknown fragment after them is taken as a stated (wrong) diagnosis.
+_STRONG_CUE = re.compile(r"^(most likely|leading|diagnosis|impression|this is)", re.I)
+_NOT_A_DIAGNOSIS = re.compile(
+    r"(?i)^(a number|hard|that|this|the case|one of|to |it |not |difficult|unclear|something|many|"
+    r"what|why|because|the image|the picture)"
 )
 _PERCENT = re.compile(r"(?P<n>\d{1,3}(?:\.\d+)?)\s?%")
 _CERTAIN = re.compile(r"\b(certain|certainly|definitely|no doubt|completely sure|100%)\b", re.I)
@@ -56,7 +62,7 @@ def leading_diagnosis(scenario: Scenario, text: str) -> str | None:
         known = normalise_diagnosis(scenario, fragment)
         if known:
             return known
-        if not re.match(r"(?i)(a number|hard|that|this|the case|one of|to |it )", fragment):
+        if _STRONG_CUE.match(match.group("cue")) and not _NOT_A_DIAGNOSIS.match(fragment):
             return fragment.lower().removeprefix("a ").removeprefix("an ").strip()
     return None
 
