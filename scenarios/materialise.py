@@ -20,27 +20,74 @@ from arena.schemas.scenario import ImageSource
 from scenarios.library import SCENARIOS_ROOT, load_scenario_file
 
 
+GENERATORS: dict[str, tuple[str, str, str]] = {
+    # origin: (module, params class, function)
+    "skin_lesion": ("scenarios.generators.skin", "SkinLesionParams", "generate_skin_lesion"),
+    "chest_phantom": ("scenarios.generators.chest", "ChestPhantomParams", "generate_chest_phantom"),
+    "fundus_phantom": ("scenarios.generators.fundus", "FundusPhantomParams", "generate_fundus_phantom"),
+}
+
+
+def _int_param(params: dict[str, object], key: str, default: int | None) -> int | None:
+    value = params.get(key, default)
+    if value is None:
+        return None
+    if not isinstance(value, int):
+        raise ValueError(f"params.{key} must be an integer")
+    return value
+
+
+def _finish(image: Image.Image, params: dict[str, object]) -> Image.Image:
+    """Apply the common render params: crop (to drop burned-in text), then max_side."""
+    crop = params.get("crop")
+    if crop is not None:
+        if not (isinstance(crop, list) and len(crop) == 4 and all(isinstance(v, int) for v in crop)):
+            raise ValueError("params.crop must be [left, top, right, bottom] in pixels")
+        image = image.crop((crop[0], crop[1], crop[2], crop[3]))
+    max_side = _int_param(params, "max_side", None)
+    if max_side is not None and max(image.size) > max_side:
+        scale = max_side / max(image.size)
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        image = image.resize(size, Image.Resampling.LANCZOS)
+    return image
+
+
 def render_source(source: ImageSource) -> Image.Image | None:
     """The image ``source`` describes, or None when it is a plain file (not regenerable)."""
+    params = source.params
     if source.kind == "dicom":
         from pydicom.data import get_testdata_file
 
         from scenarios.imaging.dicom_render import render_dicom
 
         package, _, name = source.origin.partition(":")
+        if package not in ("pydicom", "pydicom-data"):
+            raise ValueError(f"unknown DICOM package {package!r} in origin {source.origin!r}")
         path = get_testdata_file(name)
         if path is None:
             raise FileNotFoundError(f"{name} not found in {package}; is it installed?")
-        frame = source.params.get("frame")
-        max_side = source.params.get("max_side", 1024)
-        return render_dicom(str(path), frame=frame if isinstance(frame, int) else None,
-                            max_side=int(max_side) if isinstance(max_side, int) else 1024)
-    if source.kind == "generator":
-        if source.origin != "skin_lesion":
-            raise ValueError(f"unknown generator {source.origin!r}")
-        from scenarios.generators.skin import SkinLesionParams, generate_skin_lesion
+        # Render at full size first so a crop is in the file's own pixel coordinates.
+        image = render_dicom(str(path), frame=_int_param(params, "frame", None), max_side=100_000)
+        return _finish(image, {"max_side": 1024, **params})
+    if source.kind == "skimage":
+        from skimage import data as skdata
 
-        return generate_skin_lesion(SkinLesionParams.model_validate(source.params))
+        package, _, name = source.origin.partition(":")
+        loader = getattr(skdata, name, None) if package == "skimage" else None
+        if loader is None or name.startswith("_"):
+            raise ValueError(f"unknown scikit-image dataset in origin {source.origin!r}")
+        return _finish(Image.fromarray(loader()), params)
+    if source.kind == "generator":
+        if source.origin not in GENERATORS:
+            raise ValueError(f"unknown generator {source.origin!r}; known: {', '.join(GENERATORS)}")
+        import importlib
+
+        module_name, params_name, function_name = GENERATORS[source.origin]
+        module = importlib.import_module(module_name)
+        model = getattr(module, params_name).model_validate(params)
+        image = getattr(module, function_name)(model)
+        assert isinstance(image, Image.Image)
+        return image
     return None
 
 

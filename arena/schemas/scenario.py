@@ -47,10 +47,18 @@ class Strict(BaseModel):
 class ImageSource(Strict):
     """Where the image came from (provenance) and its licence."""
 
-    kind: Literal["dicom", "generator", "file"] = Field(description="How the image was produced")
-    origin: str = Field(description="Package file, generator name, or citation of the original")
+    kind: Literal["dicom", "skimage", "generator", "file"] = Field(description="How the image was produced")
+    origin: str = Field(
+        description="'pydicom:<file>' / 'pydicom-data:<file>' (DICOM test files), 'skimage:<name>' "
+        "(scikit-image data), a generator name ('skin_lesion', 'chest_phantom', 'fundus_phantom'), "
+        "or a citation for a committed file"
+    )
     licence: str = Field(description="Licence of the pixels, e.g. 'MIT (pydicom-data)' or 'CC0'")
-    params: dict[str, object] = Field(default_factory=dict, description="Render/generator params")
+    params: dict[str, object] = Field(
+        default_factory=dict,
+        description="Generator params, or render params: max_side, frame, crop [left, top, right, bottom] "
+        "(crop removes burned-in identifying text)",
+    )
 
 
 class ScenarioImage(Strict):
