@@ -13,15 +13,17 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from arena import cli_scenarios
 from arena.clients.registry import DEMO_MODELS, check_spec
 from arena.encounter.run import DEFAULT_MAX_TURNS
 from arena.errors import ArenaError
 from arena.runner import play, save_transcript
 from arena.schemas.scenario import Dimension
 from arena.schemas.transcript import Transcript
-from scenarios.library import ScenarioLibrary
+from scenarios.library import SCENARIOS_ROOT, ScenarioLibrary
 
 DIMENSIONS = list(Dimension)
+DEMO_SCENARIOS = ("derm-changing-mole", "derm-ambiguous-lesion", "cxr-multiple-nodules", "xr-tibia-lucent-lesion")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -38,11 +40,16 @@ def _parser() -> argparse.ArgumentParser:
     match.add_argument("--max-turns", type=int, default=DEFAULT_MAX_TURNS, help="simulator turn budget")
     match.add_argument("--out", type=Path, default=Path("transcripts/matches"), help="output directory")
     match.add_argument("--json", action="store_true", help="print a machine-readable summary")
+    match.add_argument("--library", type=Path, default=SCENARIOS_ROOT,
+                       help="scenario library root holding cases/ and images/ (default: the built-in one)")
 
     demo = sub.add_parser("demo", help="every reference model through every starter scenario, offline")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--out", type=Path, default=Path("transcripts/demo"))
     demo.add_argument("--json", action="store_true", help="print the score table as JSON")
+    demo.add_argument("--all", action="store_true", help="every scenario of the library, not just the starters")
+
+    cli_scenarios.add_parser(sub)
     return parser
 
 
@@ -90,7 +97,7 @@ def _print_match(console: Console, transcript: Transcript, path: Path) -> None:
 
 
 async def _match(args: argparse.Namespace, console: Console) -> int:
-    library = ScenarioLibrary()
+    library = ScenarioLibrary(args.library)
     check_spec(args.target)
     transcript = await play(library, args.scenario, args.target, mode=args.mode, seed=args.seed,
                             max_turns=args.max_turns)
@@ -104,7 +111,7 @@ async def _match(args: argparse.Namespace, console: Console) -> int:
 
 async def _demo(args: argparse.Namespace, console: Console) -> int:
     library = ScenarioLibrary()
-    scenarios = library.all()
+    scenarios = library.all() if args.all else [library.get(sid) for sid in DEMO_SCENARIOS]
     results: list[tuple[Transcript, Path]] = []
     with console.status("playing the demo…") if not args.json else _Null():
         for scenario in scenarios:
@@ -166,6 +173,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console()
     handlers = {"match": _match, "demo": _demo}
     try:
+        if args.command == "scenarios":
+            return cli_scenarios.run(args, console)
         return asyncio.run(handlers[args.command](args, console))
     except ArenaError as exc:
         print(f"arena: error: {exc}", file=sys.stderr)

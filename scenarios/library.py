@@ -10,6 +10,7 @@ import hashlib
 import io
 import json
 import warnings
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -31,21 +32,61 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
     return out or "(root)"
 
 
-def load_scenario_file(path: Path) -> Scenario:
-    """Parse one scenario JSON file; errors name the file and the offending field."""
+@dataclass(frozen=True)
+class Problem:
+    """One reason a scenario file is not usable: the file, the field and why."""
+
+    file: str
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.field}: {self.reason}"
+
+
+def _validation_problems(path: Path, exc: ValidationError) -> list[Problem]:
+    problems = []
+    for err in exc.errors():
+        field, reason = _field_path(tuple(err["loc"])), str(err["msg"]).removeprefix("Value error, ")
+        # Model-level checks name their field at the start of the message ("field: reason").
+        if field == "(root)" and ": " in reason and " " not in reason.split(": ", 1)[0]:
+            field, reason = reason.split(": ", 1)
+        problems.append(Problem(str(path), field, reason))
+    return problems
+
+
+def parse_scenario_file(path: Path) -> tuple[Scenario | None, list[Problem]]:
+    """Parse one scenario JSON file, collecting every problem rather than the first."""
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+        return None, [Problem(str(path), "(file)", f"cannot read: {exc.strerror or exc}")]
     except json.JSONDecodeError as exc:
-        raise ScenarioError(f"{path}: invalid JSON at line {exc.lineno}: {exc.msg}") from exc
+        return None, [Problem(str(path), "(file)", f"invalid JSON at line {exc.lineno}: {exc.msg}")]
     try:
-        return Scenario.model_validate(raw)
+        scenario = Scenario.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{_field_path(tuple(err['loc']))}: {err['msg']}" for err in exc.errors()
-        )
-        raise ScenarioError(f"{path}: {problems}") from exc
+        return None, _validation_problems(path, exc)
+    if scenario.id != path.stem:
+        return scenario, [Problem(str(path), "id", f"{scenario.id!r} does not match the file name {path.stem!r}")]
+    return scenario, []
+
+
+def load_scenario_file(path: Path) -> Scenario:
+    """Parse one scenario JSON file; errors name the file and the offending fields."""
+    scenario, problems = parse_scenario_file(path)
+    if problems or scenario is None:
+        raise ScenarioError("; ".join(str(p) for p in problems))
+    return scenario
+
+
+class ImageRefused(ScenarioError):
+    """An image that may not reach a model; ``field`` is relative to the image entry."""
+
+    def __init__(self, where: str, field: str, reason: str) -> None:
+        super().__init__(f"{where}{'.' + field if field else ''}: {reason}")
+        self.field = field
+        self.reason = reason
 
 
 def read_image_bytes(root: Path, image: ScenarioImage, *, scenario_file: str = "") -> bytes:
@@ -53,16 +94,16 @@ def read_image_bytes(root: Path, image: ScenarioImage, *, scenario_file: str = "
     where = f"{scenario_file or root}: images[{image.id}]"
     path = (root / image.path).resolve()
     if not path.is_relative_to(root.resolve()):
-        raise ScenarioError(f"{where}.path: {image.path!r} escapes the scenarios folder")
+        raise ImageRefused(where, "path", f"{image.path!r} escapes the scenarios folder")
     if not path.is_file():
-        raise ScenarioError(f"{where}.path: image file {image.path!r} does not exist")
+        raise ImageRefused(where, "path", f"image file {image.path!r} does not exist")
     size = path.stat().st_size
     if size > MAX_IMAGE_BYTES:
-        raise ScenarioError(f"{where}: image is {size} bytes, over the {MAX_IMAGE_BYTES} limit")
+        raise ImageRefused(where, "path", f"image is {size} bytes, over the {MAX_IMAGE_BYTES} limit")
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     if digest != image.sha256:
-        raise ScenarioError(f"{where}.sha256: file hashes to {digest}, scenario pins {image.sha256}")
+        raise ImageRefused(where, "sha256", f"file hashes to {digest}, scenario pins {image.sha256}")
     check_image_bytes(data, where=where)
     return data
 
@@ -75,8 +116,8 @@ def check_image_bytes(data: bytes, *, where: str) -> tuple[int, int]:
             with Image.open(io.BytesIO(data)) as probe:
                 width, height = probe.size
                 if width * height > MAX_IMAGE_PIXELS:
-                    raise ScenarioError(
-                        f"{where}: {width}x{height} pixels exceeds {MAX_IMAGE_PIXELS} (bomb guard)"
+                    raise ImageRefused(
+                        where, "", f"{width}x{height} pixels exceeds {MAX_IMAGE_PIXELS} (decompression bomb guard)"
                     )
                 probe.verify()
             with Image.open(io.BytesIO(data)) as full:
@@ -84,9 +125,9 @@ def check_image_bytes(data: bytes, *, where: str) -> tuple[int, int]:
     except ScenarioError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ScenarioError(f"{where}: refused as a decompression bomb: {exc}") from exc
+        raise ImageRefused(where, "", f"refused as a decompression bomb: {exc}") from exc
     except Exception as exc:  # PIL raises many types for corrupt data
-        raise ScenarioError(f"{where}: image does not decode: {exc}") from exc
+        raise ImageRefused(where, "", f"image does not decode: {exc}") from exc
     return width, height
 
 
@@ -111,10 +152,7 @@ class ScenarioLibrary:
         if path is None:
             valid = ", ".join(self.ids()) or "(none)"
             raise UsageError(f"unknown scenario {scenario_id!r}; valid: {valid}")
-        scenario = load_scenario_file(path)
-        if scenario.id != scenario_id:
-            raise ScenarioError(f"{path}: id: {scenario.id!r} does not match the file name")
-        return scenario
+        return load_scenario_file(path)
 
     def all(self) -> list[Scenario]:
         return [self.get(scenario_id) for scenario_id in self.ids()]
@@ -123,3 +161,37 @@ class ScenarioLibrary:
         """Verified bytes of every image of ``scenario``, keyed by image id."""
         where = str(self._files.get(scenario.id, self.root))
         return {img.id: read_image_bytes(self.root, img, scenario_file=where) for img in scenario.images}
+
+
+def scenario_root_for(path: Path) -> Path:
+    """The folder image paths are relative to: the parent of ``cases/``, else the file's folder."""
+    folder = path.resolve().parent
+    return folder.parent if folder.name == "cases" else folder
+
+
+def validate_paths(paths: list[Path]) -> tuple[int, list[Problem]]:
+    """Check every scenario file under ``paths`` (files or folders), images included.
+
+    Returns (files checked, problems). Never stops at the first bad file.
+    """
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            cases = path / "cases"
+            files += sorted((cases if cases.is_dir() else path).glob("*.json"))
+        else:
+            files.append(path)
+    problems: list[Problem] = []
+    for file in files:
+        scenario, found = parse_scenario_file(file)
+        problems += found
+        if scenario is None:
+            continue
+        root = scenario_root_for(file)
+        for index, image in enumerate(scenario.images):
+            try:
+                read_image_bytes(root, image, scenario_file=str(file))
+            except ImageRefused as exc:
+                field = f"images[{index}]" + (f".{exc.field}" if exc.field else "")
+                problems.append(Problem(str(file), field, exc.reason))
+    return len(files), problems

@@ -46,7 +46,7 @@ def test_unknown_field_is_refused(mole: Scenario) -> None:
 def test_persona_leaking_diagnosis_is_refused(mole: Scenario) -> None:
     raw = _raw(mole)
     raw["persona"]["opening_concern"] = "I think I have melanoma."  # type: ignore[index]
-    with pytest.raises(ValidationError, match="leaks the diagnosis"):
+    with pytest.raises(ValidationError, match="persona.opening_concern: leaks the diagnosis"):
         Scenario.model_validate(raw)
 
 

@@ -224,13 +224,20 @@ class Scenario(Strict):
             raise ValueError("ground_truth.change_vs_prior is required when a prior image exists")
         if not has_prior and self.ground_truth.change_vs_prior is not None:
             raise ValueError("ground_truth.change_vs_prior given but no image has role 'prior'")
-        persona_text = " ".join(
-            [self.persona.opening_concern, self.persona.style, self.patient.presenting_complaint]
-        ).lower()
-        for phrase in self.ground_truth.diagnosis.phrases():
-            if re.search(rf"\b{re.escape(phrase.lower())}\b", persona_text):
-                raise ValueError(f"persona/presenting complaint leaks the diagnosis ({phrase!r})")
+        for field, text in self._patient_voiced_texts():
+            for phrase in self.ground_truth.diagnosis.phrases():
+                if re.search(rf"\b{re.escape(phrase.lower())}\b", text.lower()):
+                    raise ValueError(f"{field}: leaks the diagnosis ({phrase!r}) into what the patient says")
         return self
+
+    def _patient_voiced_texts(self) -> list[tuple[str, str]]:
+        texts = [
+            ("persona.opening_concern", self.persona.opening_concern),
+            ("persona.style", self.persona.style),
+            ("patient.presenting_complaint", self.patient.presenting_complaint),
+        ]
+        texts += [(f"patient.facts[{i}].patient_says", f.patient_says) for i, f in enumerate(self.patient.facts)]
+        return texts
 
     @property
     def default_mode(self) -> Mode:
