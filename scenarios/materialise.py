@@ -19,7 +19,6 @@ from PIL import Image
 from arena.schemas.scenario import ImageSource
 from scenarios.library import SCENARIOS_ROOT, load_scenario_file
 
-
 GENERATORS: dict[str, tuple[str, str, str]] = {
     # origin: (module, params class, function)
     "skin_lesion": ("scenarios.generators.skin", "SkinLesionParams", "generate_skin_lesion"),
