@@ -77,3 +77,12 @@ def test_images_regenerate_pixel_for_pixel(library: ScenarioLibrary) -> None:
             with Image.open(SCENARIOS_ROOT / image.path) as stored:
                 stored.load()
                 assert same_pixels(stored, rendered), f"{scenario.id}:{image.id} differs from its source"
+
+
+def test_committed_images_carry_no_metadata(library: ScenarioLibrary) -> None:
+    """Rendered images keep pixels only: no text chunks, EXIF or DICOM tags travel with them."""
+    for scenario in library.all():
+        for image in scenario.images:
+            with Image.open(SCENARIOS_ROOT / image.path) as img:
+                assert not getattr(img, "text", {}), (scenario.id, image.id, img.text)
+                assert "exif" not in img.info, (scenario.id, image.id)
