@@ -35,3 +35,14 @@ def test_denial_after_affirmation_is_a_contradiction(cxr: Scenario) -> None:
     first = assess_answer(cxr, "Multiple pulmonary nodules in both lungs.", 1, [])
     second = assess_answer(cxr, "Actually there are no nodules.", 3, [first])
     assert any("multiple-nodules" in c for c in second.contradictions)
+
+
+def test_matching_respects_prefixes_percent_and_clauses() -> None:
+    from arena.matching import affirms, mentions
+
+    assert not mentions("non-proliferative diabetic retinopathy", ["proliferative diabetic retinopathy"])
+    assert mentions("proliferative diabetic retinopathy", ["proliferative diabetic retinopathy"])
+    assert mentions("melanoma 55%", ["%"])
+    # A negation in one list item does not reach the next one.
+    assert affirms("no effusion, irregular border and several colours", ["irregular border"])
+    assert not affirms("there is no irregular border", ["irregular border"])

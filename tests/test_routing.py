@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agents.matching import mentions
+from arena.matching import mentions
 from arena.clients.registry import DEMO_MODELS, create_client
 from arena.clients.scripted import ScriptedClient
 from arena.schemas.scenario import Mode, Scenario

@@ -21,7 +21,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
 
-from agents.matching import affirms, mentions
+from arena.matching import affirms, mentions
 from agents.simulator.assess import assess_answer, candidates
 from arena.schemas.scenario import Ambiguity, Dimension, RubricCriterion, Scenario
 from arena.schemas.transcript import Assessment, MoveKind, Transcript, Turn

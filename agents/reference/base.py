@@ -71,7 +71,10 @@ def voice_answer(intent: Intent, reading: Reading, voice: Voice, question: str) 
             parts.append(f"Compared with the earlier image, {reading.change}.")
         else:
             parts.append("I can't reliably tell what has changed between the two images.")
-        parts.append(_impression(reading, voice))
+        impression = _impression(reading, voice)
+        if voice == Voice.CALIBRATED and reading.leading:
+            impression = "In light of the comparison: " + impression[0].lower() + impression[1:]
+        parts.append(impression)
     elif intent == Intent.CHALLENGE:
         parts.append(_challenge(reading, voice))
     elif intent == Intent.CLARIFY:

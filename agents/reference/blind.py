@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -32,12 +33,12 @@ class Blind(ReferenceModel):
         best: dict[str, Any] | None = None
         best_hits = 0
         for context in knowledge()["blind_contexts"]:
-            hits = sum(text.count(word) for word in context["keywords"])
+            hits = sum(len(re.findall(rf"\b{re.escape(word)}", text)) for word in context["keywords"])
             if hits > best_hits:
                 best, best_hits = context, hits
         if best is None:
             return Reading(cannot_see=True, question="Can you describe what you are seeing?")
-        echoes = [said for stem, said in best["echo"].items() if stem in text]
+        echoes = [said for stem, said in best["echo"].items() if re.search(rf"\b{re.escape(stem)}", text)]
         return Reading(
             findings=echoes,
             leading=best["leading"],

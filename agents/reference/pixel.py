@@ -26,6 +26,8 @@ def _analyse(data: bytes) -> tuple[str, Any]:
             return kind, vision.analyse_skin(img)
         if kind == "radiograph":
             return kind, vision.analyse_radiograph(img)
+        if kind == "fundus":
+            return kind, vision.analyse_fundus(img)
     return kind, None
 
 
@@ -35,12 +37,14 @@ class Pixel(ReferenceModel):
         if not images:
             return Reading(cannot_see=True, question="Could you send a photo or the image?")
         kind, features = _analyse(images[0].data)
+        later = [_analyse(p.data) for p in images[1:]]
+        prior = next((f for k, f in later if k == kind and f is not None), None)
         if kind == "skin_photo" and features is not None and features.lesion_found:
-            priors = [_analyse(p.data) for p in images[1:]]
-            prior = next((f for k, f in priors if k == "skin_photo" and f is not None and f.lesion_found), None)
-            return _read_skin(features, prior)
+            return _read_skin(features, prior if prior is not None and prior.lesion_found else None)
         if kind == "radiograph" and features is not None:
-            return _read_radiograph(features)
+            return _read_radiograph(features, prior)
+        if kind == "fundus" and features is not None and features.disc_found:
+            return _read_fundus(features, prior)
         return Reading(question="Can you tell me what the image shows and why it was taken?")
 
 
@@ -102,37 +106,120 @@ def _read_skin(f: vision.SkinFeatures, prior: vision.SkinFeatures | None) -> Rea
     )
 
 
-def _read_radiograph(f: vision.RadiographFeatures) -> Reading:
-    k = knowledge()["radiograph"]
-    if not f.lung_field_found:
-        return Reading(
-            findings=["a radiograph that is not a chest film"],
-            question=k["question_other"],
-        )
-    if f.n_nodules >= k["multiple_nodules_min"]:
-        rule = k["multiple"]
-        where = "in both lungs" if f.bilateral else f"in the {'right' if f.n_right else 'left'} lung"
-        findings = [f"multiple round nodular opacities ({f.n_nodules} detected) {where}"]
-    elif f.n_nodules >= 1:
-        rule = k["single"]
-        findings = ["a round nodular opacity"]
-    else:
-        rule = k["none"]
-        findings = []
-    answers = {
-        "focal lesions nodules spots round many": (
-            f"I count {f.n_nodules} round opacities" if f.n_nodules else "I can't identify a focal lesion"),
-        "distribution side sides lungs one": (
-            "they are in both lungs" if f.bilateral else "they are on one side only"),
-        "margins shape sharp fuzzy look": "they look rounded" if f.n_nodules else "I can't characterise them",
-    }
+def _rule(rules: list[dict[str, Any]], flags: set[str]) -> dict[str, Any]:
+    """The first knowledge rule whose required flags are all present (the last has none)."""
+    return next(rule for rule in rules if set(rule["requires"]) <= flags)
+
+
+def _reading(knowledge_part: dict[str, Any], flags: set[str], findings: list[str], change: str | None,
+             answers: dict[str, str], *, urgent_advice: str) -> Reading:
+    """A reading whose impression comes from the first matching knowledge rule."""
+    rule = _rule(knowledge_part["rules"], flags)
     return Reading(
         findings=findings,
+        change=change,
         leading=rule["leading"],
         leading_p=rule["leading_p"],
         differential=[(name, p) for name, p in rule["differential"]],
-        plan=list(k["plan"]),
-        urgent_advice="This needs prompt specialist follow-up; please don't wait." if rule["urgent"] else None,
-        question=k["question"],
+        plan=list(knowledge_part["plan"]),
+        urgent_advice=urgent_advice if rule["urgent"] else None,
+        question=knowledge_part["question"],
         probe_answers=answers,
     )
+
+
+def _side(side: str) -> str:
+    return "both sides" if side == "bilateral" else f"the {side} side"
+
+
+def _read_radiograph(f: vision.RadiographFeatures, prior: vision.RadiographFeatures | None) -> Reading:
+    k = knowledge()["radiograph"]
+    if not f.lung_field_found:
+        return Reading(findings=["a radiograph that is not a chest film"], question=k["question_other"])
+    flags: set[str] = set()
+    findings: list[str] = []
+    answers: dict[str, str] = {}
+    if f.n_nodules >= k["multiple_nodules_min"]:
+        flags.add("multiple_nodules")
+        where = "in both lungs" if f.bilateral else f"in the {'right' if f.n_right else 'left'} lung"
+        findings.append(f"multiple round nodular opacities ({f.n_nodules} detected) {where}")
+    elif f.n_nodules >= 1:
+        flags.add("nodule")
+        nodule = max(f.nodules, key=lambda n: n.diameter_px)
+        size = f", about {nodule.diameter_mm:.0f} mm across" if nodule.diameter_mm else ""
+        findings.append(f"a round nodule in the {nodule.side} {nodule.zone} zone{size}")
+    answers["focal lesions nodules nodule spots spot round many size"] = (
+        findings[0] if f.n_nodules else "I can't identify a focal nodule")
+    answers["distribution side sides lungs one"] = (
+        "they are in both lungs" if f.bilateral else "it is on one side only" if f.n_nodules else
+        "I see nothing focal on either side")
+    if f.effusion_side != "none":
+        flags.add("effusion")
+        findings.append(f"a pleural effusion on {_side(f.effusion_side)}, blunting the costophrenic angle")
+    answers["costophrenic angles fluid base bases effusion"] = (
+        findings[-1] if f.effusion_side != "none" else "the costophrenic angles look clear")
+    if f.pneumothorax_side != "none":
+        flags.add("pneumothorax")
+        findings.append(f"a {f.pneumothorax_side} pneumothorax: a visible pleural line with no lung markings beyond it")
+    answers["edge lung markings pleural line collapsed air"] = (
+        findings[-1] if f.pneumothorax_side != "none" else "lung markings reach the chest wall on both sides")
+    for zone in f.consolidation:
+        flags.add("consolidation")
+        findings.append(f"consolidation in the {zone} zone")
+    if f.cardiothoracic_ratio is not None:
+        if f.cardiothoracic_ratio > k["ctr_threshold"]:
+            flags.add("cardiomegaly")
+            findings.append(f"an enlarged cardiac silhouette (cardiothoracic ratio about {f.cardiothoracic_ratio:.2f})")
+        answers["heart size cardiac silhouette"] = (
+            f"the cardiothoracic ratio is about {f.cardiothoracic_ratio:.2f}")
+    change = None
+    if prior is not None and prior.lung_field_found:
+        delta = vision.compare_radiographs(prior, f)
+        if delta.largest_nodule_prior_mm and delta.largest_nodule_current_mm:
+            before, now = delta.largest_nodule_prior_mm, delta.largest_nodule_current_mm
+            change = (f"the nodule has grown from about {before:.0f} mm to {now:.0f} mm" if delta.grew
+                      else f"the nodule is stable at about {now:.0f} mm (it was about {before:.0f} mm)")
+            if delta.grew:
+                flags.add("growing_nodule")
+        elif delta.new_nodules > 0:
+            change = f"there {'is' if delta.new_nodules == 1 else 'are'} {delta.new_nodules} new nodule(s)"
+        else:
+            change = f"compared with before: {delta.effusion_change}" if delta.effusion_change else (
+                "no clear change")
+    return _reading(k, flags, findings, change, answers,
+                    urgent_advice="This needs prompt specialist follow-up; please don't wait.")
+
+
+def _read_fundus(f: vision.FundusFeatures, prior: vision.FundusFeatures | None) -> Reading:
+    k = knowledge()["fundus"]
+    flags: set[str] = set()
+    findings: list[str] = []
+    counts = [
+        ("haemorrhages", f.n_haemorrhages, "retinal haemorrhages"),
+        ("exudates", f.n_exudates, "hard exudates"),
+        ("microaneurysms", f.n_microaneurysms, "microaneurysms"),
+        ("cotton_wool_spots", f.n_cotton_wool_spots, "cotton wool spots"),
+        ("drusen", f.n_drusen, "drusen around the macula"),
+    ]
+    answers: dict[str, str] = {}
+    for flag, n, words in counts:
+        if n > 0:
+            flags.add(flag)
+            findings.append(f"{words} (about {n})")
+        answers[f"{words} {flag} spots dots red yellow white bleeding"] = (
+            f"I count about {n} {words}" if n else f"I don't see {words}")
+    if f.disc_margin_blurred:
+        flags.add("disc_swelling")
+        findings.append("a swollen optic disc with blurred margins")
+    if f.cup_to_disc is not None:
+        large = f.cup_to_disc >= k["cup_to_disc_threshold"]
+        if large:
+            flags.add("large_cup")
+        findings.append(f"a cup-to-disc ratio of about {f.cup_to_disc:.1f}" + (", which is enlarged" if large else ""))
+        answers["optic disc cup nerve ratio"] = findings[-1]
+    change = None
+    if prior is not None:
+        delta = vision.compare_fundus(prior, f)
+        change = ("the retinopathy has progressed, with more lesions than before" if delta.progressed
+                  else "it looks much the same as before")
+    return _reading(k, flags, findings, change, answers, urgent_advice="This needs an urgent eye assessment.")

@@ -17,7 +17,7 @@ _URGENT_ADVICE = {
     "emergency": "This needs emergency assessment today.",
     "urgent": "Please arrange an urgent specialist assessment within two weeks; don't wait.",
     "routine": "A routine review with your doctor is sensible.",
-    "reassure": "This looks benign and incidental; no treatment or urgent action is needed.",
+    "reassure": "This looks benign; no treatment or urgent action is needed.",
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from agents.matching import affirms, denies, first_position, mentions, sentences
+from arena.matching import affirms, denies, first_position, mentions, sentences
 from arena.schemas.scenario import DifferentialItem, Scenario
 from arena.schemas.transcript import Assessment
 

@@ -13,7 +13,7 @@ import zlib
 from functools import cache
 from pathlib import Path
 
-from agents.matching import mentions
+from arena.matching import mentions
 from arena.schemas.scenario import Mode, Scenario
 from arena.schemas.transcript import Move, MoveKind
 

@@ -224,9 +224,11 @@ class Scenario(Strict):
             raise ValueError("ground_truth.change_vs_prior is required when a prior image exists")
         if not has_prior and self.ground_truth.change_vs_prior is not None:
             raise ValueError("ground_truth.change_vs_prior given but no image has role 'prior'")
+        from arena.matching import mentions  # the same matcher the simulator's runtime guard uses
+
         for field, text in self._patient_voiced_texts():
             for phrase in self.ground_truth.diagnosis.phrases():
-                if re.search(rf"\b{re.escape(phrase.lower())}\b", text.lower()):
+                if mentions(text, [phrase]):
                     raise ValueError(f"{field}: leaks the diagnosis ({phrase!r}) into what the patient says")
         return self
 
@@ -237,6 +239,8 @@ class Scenario(Strict):
             ("patient.presenting_complaint", self.patient.presenting_complaint),
         ]
         texts += [(f"patient.facts[{i}].patient_says", f.patient_says) for i, f in enumerate(self.patient.facts)]
+        texts += [(f"ground_truth.findings[{i}].probe_patient", f.probe_patient)
+                  for i, f in enumerate(self.ground_truth.findings)]
         return texts
 
     @property

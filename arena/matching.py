@@ -15,7 +15,8 @@ _NEGATORS = re.compile(
     r"rather than|rules? out|ruled out|unlikely)\b",
     re.I,
 )
-_NEGATION_WINDOW = 6  # words before the phrase that a negator reaches
+_NEGATION_WINDOW = 6  # words before the phrase that a negator reaches, within its clause
+_CLAUSE_BREAK = re.compile(r"[,;:]|\b(?:and|but|although|though|whereas|while)\b", re.I)
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
 
 
@@ -26,9 +27,12 @@ def sentences(text: str) -> list[str]:
 @lru_cache(maxsize=4096)
 def _pattern(phrase: str) -> re.Pattern[str]:
     words = [re.escape(w) for w in phrase.lower().split()]
-    # Allow a hyphen or spaces between words and a plural/inflection tail on the last word.
+    # Allow a hyphen or spaces between words and a plural/inflection tail on the last word. A
+    # hyphenated prefix blocks the match ("proliferative" is not in "non-proliferative").
     body = r"[\s\-]+".join(words)
-    return re.compile(rf"(?<![a-z0-9]){body}(?:s|es|ed|d)?(?![a-z0-9])", re.I)
+    before = r"(?<![a-z0-9\-])" if phrase[:1].isalnum() else ""
+    after = r"(?:s|es|ed|d)?(?![a-z0-9])" if phrase[-1:].isalnum() else ""
+    return re.compile(rf"{before}{body}{after}", re.I)
 
 
 def occurrences(text: str, phrase: str) -> list[tuple[int, bool]]:
@@ -36,7 +40,8 @@ def occurrences(text: str, phrase: str) -> list[tuple[int, bool]]:
     found: list[tuple[int, bool]] = []
     for index, sentence in enumerate(sentences(text)):
         for match in _pattern(phrase).finditer(sentence):
-            before = sentence[: match.start()].split()[-_NEGATION_WINDOW:]
+            clause = _CLAUSE_BREAK.split(sentence[: match.start()])[-1]
+            before = clause.split()[-_NEGATION_WINDOW:]
             negated = bool(_NEGATORS.search(" ".join(before)))
             found.append((index, negated))
     return found
