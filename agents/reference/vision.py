@@ -179,11 +179,11 @@ CTR_BAND: tuple[float, float] = (0.45, 0.98)
 CTR_MIN_BELOW = 0.02
 CTR_HEART_OPACITY = 0.7
 #: Effusion: the costophrenic angle (lowest lung point in the lateral
-#: EFFUSION_LATERAL_BAND of the lung width) must lie at least
-#: EFFUSION_MIN_ANGLE_DEPTH x lung height below the dome, or it is blunted.
+#: EFFUSION_LATERAL_BAND of the lung width) is normally the lowest point of the
+#: lung; it is blunted when it sits more than EFFUSION_MIN_BLUNTING x lung height
+#: above the lowest aerated point.
 EFFUSION_LATERAL_BAND = 0.15
-EFFUSION_DOME_BAND: tuple[float, float] = (0.15, 0.5)
-EFFUSION_MIN_ANGLE_DEPTH = 0.09
+EFFUSION_MIN_BLUNTING = 0.04
 #: Pixels denser than this opacity (fluid) do not count as lung for the angle;
 #: patchy consolidation stays below it.
 EFFUSION_MAX_OPACITY = 0.75
@@ -1108,26 +1108,21 @@ def _cardiothoracic_ratio(chest: _Chest) -> float | None:
     return heart / thoracic if heart > 0 else None
 
 
-def _effusion_present(mask: np.ndarray, image_left: bool) -> bool:
-    """A blunted costophrenic angle: the lateral lung base is not below the dome."""
+def _blunting(mask: np.ndarray, image_left: bool) -> float:
+    """How far (fraction of lung height) the lateral lung base sits above the lowest lung point.
+
+    A normal costophrenic angle is the lowest point of the lung (0); fluid
+    fills it with a meniscus that rises laterally, so the aerated lung then
+    reaches lowest medially.
+    """
     top, bottom = _rows_span(mask)
     height = max(1, bottom - top)
     cols = np.nonzero(mask.any(axis=0))[0]
     width = cols.max() - cols.min() + 1
     lowest = np.where(mask.any(axis=0), mask.shape[0] - 1 - np.argmax(mask[::-1], axis=0), -1)
     band = max(1, int(EFFUSION_LATERAL_BAND * width))
-    d0, d1 = (int(EFFUSION_DOME_BAND[0] * width), int(EFFUSION_DOME_BAND[1] * width))
-    if image_left:
-        lateral = lowest[cols.min() : cols.min() + band]
-        dome = lowest[cols.min() + d0 : cols.min() + d1]
-    else:
-        lateral = lowest[cols.max() - band + 1 : cols.max() + 1]
-        dome = lowest[cols.max() - d1 + 1 : cols.max() - d0 + 1]
-    dome = dome[dome >= 0]
-    if len(dome) == 0 or len(lateral) == 0:
-        return False
-    depth = (float(lateral.max()) - float(np.percentile(dome, 10))) / height
-    return depth < EFFUSION_MIN_ANGLE_DEPTH
+    lateral = lowest[cols.min() : cols.min() + band] if image_left else lowest[cols.max() - band + 1 : cols.max() + 1]
+    return (float(bottom) - float(lateral.max())) / height
 
 
 def _pneumothorax_step(a: np.ndarray, mask: np.ndarray, image_left: bool) -> float:
@@ -1355,7 +1350,8 @@ def analyse_radiograph(img: Image.Image) -> RadiographFeatures:
         ctr = _cardiothoracic_ratio(chest) if chest else None
         air = [hull & (chest.opacity < EFFUSION_MAX_OPACITY) for hull in chest.hemithorax] if chest else [left, right]
         air = [_keep_touching(m, seed) for m, seed in zip(air, (left, right), strict=True)]
-        eff_r, eff_l = _effusion_present(air[0], True), _effusion_present(air[1], False)
+        eff_r = _blunting(air[0], True) > EFFUSION_MIN_BLUNTING
+        eff_l = _blunting(air[1], False) > EFFUSION_MIN_BLUNTING
         effusion = "bilateral" if eff_r and eff_l else "right" if eff_r else "left" if eff_l else "none"
         steps = (_pneumothorax_step(a, left, True), _pneumothorax_step(a, right, False))
         if max(steps) >= PTX_MIN_STEP:
