@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from arena.matching import mentions
 from arena.clients.registry import DEMO_MODELS, create_client
 from arena.clients.scripted import ScriptedClient
+from arena.matching import mentions
 from arena.schemas.scenario import Mode, Scenario
 from arena.schemas.transcript import MoveKind, Transcript
 from scenarios.library import ScenarioLibrary

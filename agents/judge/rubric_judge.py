@@ -21,8 +21,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
 
-from arena.matching import affirms, mentions
 from agents.simulator.assess import assess_answer, candidates
+from arena.matching import affirms, mentions
 from arena.schemas.scenario import Ambiguity, Dimension, RubricCriterion, Scenario
 from arena.schemas.transcript import Assessment, MoveKind, Transcript, Turn
 from arena.schemas.verdict import CriterionResult, DimensionScore, Verdict
