@@ -171,6 +171,8 @@ def _model_means(results: list[tuple[Transcript, Path]]) -> list[dict[str, objec
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     console = Console()
+    if not console.is_terminal:  # piped or captured: do not squeeze tables into 80 columns
+        console.width = max(console.width, 120)
     handlers = {"match": _match, "demo": _demo}
     try:
         if args.command == "scenarios":

@@ -129,8 +129,10 @@ HILAR_MEDIAL_FRACTION = 0.3
 HILAR_BAND: tuple[float, float] = (0.3, 0.75)
 #: Detections this close (fraction of lung width) to the mediastinum are dropped.
 MEDIASTINAL_MARGIN_FRACTION = 0.15
-#: Lung seed components must cover this fraction of the image.
+#: Lung seed components must cover this fraction of the image; smaller dark
+#: pieces down to LUNG_PIECE_MIN_FRACTION may join a lung beside them.
 LUNG_MIN_AREA_FRACTION = 0.02
+LUNG_PIECE_MIN_FRACTION = 0.002
 #: Growth threshold: Otsu + this fraction of (p90 - Otsu).
 LUNG_GROW_FRACTION = 0.35
 #: Downward growth allowance as a fraction of seed height.
@@ -166,6 +168,9 @@ NODULE_EDGE_BIAS_PX = 1.2
 NODULE_MIN_RING_AERATED = 0.6
 NODULE_RING_MAX_OPACITY = 0.3
 NODULE_AERATED_RING: tuple[float, float] = (1.15, 1.5)
+#: A blob touching a patch of intermediate opacity larger than this many times
+#: its own area is part of a consolidation, not a nodule.
+NODULE_MAX_PATCH_RATIO = 2.0
 #: Smallest nodule diameter reported on a calibrated film (below this, vessel
 #: crossings look the same).
 CAL_NODULE_MIN_DIAMETER_MM = 5.0
@@ -178,12 +183,13 @@ NODULE_PROFILE_STEP = 0.5
 CTR_BAND: tuple[float, float] = (0.45, 0.98)
 CTR_MIN_BELOW = 0.02
 CTR_HEART_OPACITY = 0.7
-#: Effusion: the costophrenic angle (lowest lung point in the lateral
-#: EFFUSION_LATERAL_BAND of the lung width) is normally the lowest point of the
-#: lung; it is blunted when it sits more than EFFUSION_MIN_BLUNTING x lung height
-#: above the lowest aerated point.
-EFFUSION_LATERAL_BAND = 0.15
-EFFUSION_MIN_BLUNTING = 0.04
+#: Effusion: the costophrenic angle (lowest aerated point within
+#: EFFUSION_ANGLE_BAND of the lung width from the chest wall) normally dips at
+#: least EFFUSION_MIN_ANGLE_DEPTH x lung height below the diaphragm just medial
+#: to it (lowest point within EFFUSION_DIAPHRAGM_BAND); otherwise it is blunted.
+EFFUSION_ANGLE_BAND: tuple[float, float] = (0.0, 0.15)
+EFFUSION_DIAPHRAGM_BAND: tuple[float, float] = (0.2, 0.4)
+EFFUSION_MIN_ANGLE_DEPTH = 0.04
 #: Pixels denser than this opacity (fluid) do not count as lung for the angle;
 #: patchy consolidation stays below it.
 EFFUSION_MAX_OPACITY = 0.75
@@ -1030,29 +1036,42 @@ def _find_ruler(gray: np.ndarray) -> float | None:
 
 
 def _dark_lungs(a: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """(image-left, image-right) lung masks: the two largest dark interior regions, holes filled."""
+    """(image-left, image-right) aerated lung masks, holes filled.
+
+    Each lung is the largest dark interior region on its side of the image plus
+    smaller dark pieces in the same columns (an apex cut off by the clavicle, a
+    lung split by an opacity), unless they lie wholly below it.
+    """
     g = ndi.gaussian_filter(a, 1.0)
     h, w = g.shape
     dark = ndi.binary_opening(g < _otsu(g), iterations=2)
     labels, _ = ndi.label(dark)
-    comps: list[tuple[int, int]] = []
+    pieces: list[tuple[int, int, slice, slice]] = []
     for i, sl in enumerate(ndi.find_objects(labels), start=1):
         if sl is None:
             continue
         if sl[0].start == 0 or sl[1].start == 0 or sl[0].stop == h or sl[1].stop == w:
             continue
         area = int((labels[sl] == i).sum())
-        if area >= LUNG_MIN_AREA_FRACTION * h * w:
-            comps.append((area, i))
-    if len(comps) < 2:
-        return None
-    masks = [_fill_holes(labels == i) for _, i in sorted(comps, reverse=True)[:2]]
-    masks.sort(key=lambda m: float(ndi.center_of_mass(m)[1]))
-    left, right = masks
-    (ly, lx), (ry, rx) = ndi.center_of_mass(left), ndi.center_of_mass(right)
-    if not (lx < w / 2.0 < rx) or abs(ly - ry) > 0.25 * h:
-        return None
-    if min(left.sum(), right.sum()) < 0.3 * max(left.sum(), right.sum()):
+        if area >= LUNG_PIECE_MIN_FRACTION * h * w:
+            pieces.append((area, i, sl[0], sl[1]))
+    lungs: list[np.ndarray] = []
+    for on_left in (True, False):
+        side = [p for p in pieces if ((p[3].start + p[3].stop) / 2.0 < w / 2.0) == on_left]
+        if not side:
+            return None
+        main = max(side)
+        mask = labels == main[1]
+        for _, i, rows, cols in side:
+            beside = cols.start < main[3].stop and cols.stop > main[3].start
+            if i != main[1] and beside and rows.start < main[2].stop:  # not below the lung (gastric bubble)
+                mask |= labels == i
+        if mask.sum() < LUNG_MIN_AREA_FRACTION * h * w:
+            return None
+        lungs.append(_fill_holes(mask))
+    left, right = lungs
+    (ly, _), (ry, _) = ndi.center_of_mass(left), ndi.center_of_mass(right)
+    if abs(ly - ry) > 0.25 * h or min(left.sum(), right.sum()) < 0.3 * max(left.sum(), right.sum()):
         return None
     return left, right
 
@@ -1108,21 +1127,25 @@ def _cardiothoracic_ratio(chest: _Chest) -> float | None:
     return heart / thoracic if heart > 0 else None
 
 
-def _blunting(mask: np.ndarray, image_left: bool) -> float:
-    """How far (fraction of lung height) the lateral lung base sits above the lowest lung point.
+def _costophrenic_depth(mask: np.ndarray, image_left: bool) -> float:
+    """How far (fraction of lung height) the costophrenic angle dips below the
+    diaphragm just medial to it.
 
-    A normal costophrenic angle is the lowest point of the lung (0); fluid
-    fills it with a meniscus that rises laterally, so the aerated lung then
-    reaches lowest medially.
+    Normally the angle is a deep, sharp recess (positive); fluid fills it with a
+    meniscus that rises towards the chest wall (near zero or negative).
     """
     top, bottom = _rows_span(mask)
     height = max(1, bottom - top)
     cols = np.nonzero(mask.any(axis=0))[0]
     width = cols.max() - cols.min() + 1
     lowest = np.where(mask.any(axis=0), mask.shape[0] - 1 - np.argmax(mask[::-1], axis=0), -1)
-    band = max(1, int(EFFUSION_LATERAL_BAND * width))
-    lateral = lowest[cols.min() : cols.min() + band] if image_left else lowest[cols.max() - band + 1 : cols.max() + 1]
-    return (float(bottom) - float(lateral.max())) / height
+    from_lateral = lowest[cols.min() : cols.max() + 1] if image_left else lowest[cols.min() : cols.max() + 1][::-1]
+    a0, a1 = (int(f * width) for f in EFFUSION_ANGLE_BAND)
+    d0, d1 = (int(f * width) for f in EFFUSION_DIAPHRAGM_BAND)
+    angle, diaphragm = from_lateral[a0 : max(a0 + 1, a1)], from_lateral[d0 : max(d0 + 1, d1)]
+    if angle.size == 0 or diaphragm.size == 0:
+        return 0.0
+    return (float(angle.max()) - float(diaphragm.max())) / height
 
 
 def _pneumothorax_step(a: np.ndarray, mask: np.ndarray, image_left: bool) -> float:
@@ -1207,13 +1230,32 @@ def _chest_geometry(a: np.ndarray, dark: tuple[np.ndarray, np.ndarray]) -> _Ches
     return _Chest(dark=dark, hemithorax=(hulls[0], hulls[1]), opacity=opacity)
 
 
-def _consolidated_zones(chest: _Chest, exclude: np.ndarray) -> list[str]:
-    """'right lower'-style names of lung zones with patchy airspace opacity."""
+def _patchy_opacity(chest: _Chest) -> np.ndarray:
+    """Pixels of intermediate opacity (denser than lung, lighter than soft tissue)
+    inside the hemithoraces, with thin structures (vessels, rib edges) opened away."""
     lo, hi = CONSOLIDATION_OPACITY
+    inside = chest.hemithorax[0] | chest.hemithorax[1]
+    return _open(inside & (chest.opacity >= lo) & (chest.opacity <= hi), CONSOLIDATION_OPEN_PX)
+
+
+def _in_patch(patches: np.ndarray, y: float, x: float, rad: float) -> bool:
+    """Whether a blob is part of a larger patch of opacity (not an isolated nodule)."""
+    labels, _ = ndi.label(patches)
+    r = int(math.ceil(rad))
+    yi, xi = int(round(y)), int(round(x))
+    window = labels[max(0, yi - r) : yi + r + 1, max(0, xi - r) : xi + r + 1]
+    ids = np.unique(window[window > 0])
+    if len(ids) == 0:
+        return False
+    sizes = np.bincount(labels.ravel())[ids]
+    return float(sizes.max()) > NODULE_MAX_PATCH_RATIO * math.pi * rad**2
+
+
+def _consolidated_zones(chest: _Chest, patches: np.ndarray, exclude: np.ndarray) -> list[str]:
+    """'right lower'-style names of lung zones with patchy airspace opacity."""
     found: list[str] = []
     for hull, side in zip(chest.hemithorax, ("right", "left"), strict=True):
-        cand = hull & (chest.opacity >= lo) & (chest.opacity <= hi) & ~exclude
-        cand = _open(cand, CONSOLIDATION_OPEN_PX)
+        cand = _open(patches & hull & ~exclude, CONSOLIDATION_OPEN_PX)
         t, b = _rows_span(hull)
         for k, zone in enumerate(("upper", "mid", "lower")):
             r0, r1 = int(t + k * (b - t) / 3), int(t + (k + 1) * (b - t) / 3)
@@ -1294,6 +1336,7 @@ def analyse_radiograph(img: Image.Image) -> RadiographFeatures:
     nodules: list[Nodule] = []
     lungs = _dark_lungs(a)
     chest = _chest_geometry(a, lungs) if lungs is not None else None
+    patches = _patchy_opacity(chest) if chest is not None and ppm is not None else None
     if ppm is None:
         fields = _lung_fields(ndi.gaussian_filter(a, 2.0))
         found = _is_chest(fields, a.shape)
@@ -1329,6 +1372,8 @@ def analyse_radiograph(img: Image.Image) -> RadiographFeatures:
                 aerated = _ring_aerated(chest.opacity, y, x, diameter * scale / 2) if chest is not None else 1.0
                 if aerated < NODULE_MIN_RING_AERATED:
                     continue  # a blob inside consolidation or at the chest wall, not an isolated nodule
+                if patches is not None and _in_patch(patches, y, x, diameter * scale / 2):
+                    continue
             nodules.append(
                 Nodule(
                     x=round(x / scale, 1),
@@ -1350,8 +1395,8 @@ def analyse_radiograph(img: Image.Image) -> RadiographFeatures:
         ctr = _cardiothoracic_ratio(chest) if chest else None
         air = [hull & (chest.opacity < EFFUSION_MAX_OPACITY) for hull in chest.hemithorax] if chest else [left, right]
         air = [_keep_touching(m, seed) for m, seed in zip(air, (left, right), strict=True)]
-        eff_r = _blunting(air[0], True) > EFFUSION_MIN_BLUNTING
-        eff_l = _blunting(air[1], False) > EFFUSION_MIN_BLUNTING
+        eff_r = _costophrenic_depth(air[0], True) < EFFUSION_MIN_ANGLE_DEPTH
+        eff_l = _costophrenic_depth(air[1], False) < EFFUSION_MIN_ANGLE_DEPTH
         effusion = "bilateral" if eff_r and eff_l else "right" if eff_r else "left" if eff_l else "none"
         steps = (_pneumothorax_step(a, left, True), _pneumothorax_step(a, right, False))
         if max(steps) >= PTX_MIN_STEP:
@@ -1362,7 +1407,7 @@ def analyse_radiograph(img: Image.Image) -> RadiographFeatures:
             exclude |= np.hypot(xx - n.x * scale, yy - n.y * scale) < 0.8 * n.diameter_px * scale
         # patchy-opacity detection is tuned on calibrated phantoms only (ribs and
         # masses on real films read as opacity); uncalibrated films report none.
-        consolidation = _consolidated_zones(chest, exclude) if chest and ppm is not None else []
+        consolidation = _consolidated_zones(chest, patches, exclude) if chest and patches is not None else []
     n_right = sum(n.side == "right" for n in nodules)
     n_left = len(nodules) - n_right
     return RadiographFeatures(
