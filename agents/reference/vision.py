@@ -154,6 +154,9 @@ CAL_NODULE_MIN_SIGMA = 1.5
 CAL_NODULE_MIN_RESPONSE = 0.06
 CAL_NODULE_MIN_CONTRAST = 0.1
 CAL_NODULE_MIN_RING_IN_LUNG = 0.5
+#: Mediastinal and hilar exclusion (fractions of lung width) on calibrated films,
+#: where the roundness and isolation tests reject vessel and hilar blobs.
+CAL_NODULE_MARGINS: tuple[float, float] = (0.04, 0.15)
 #: Edge sharpness (steepest radial slope x radius / contrast) below which a blob
 #: is a fluffy opacity rather than a nodule.
 CAL_NODULE_MIN_SHARPNESS = 0.9
@@ -173,7 +176,7 @@ NODULE_AERATED_RING: tuple[float, float] = (1.15, 1.5)
 NODULE_MAX_PATCH_RATIO = 2.0
 #: Smallest nodule diameter reported on a calibrated film (below this, vessel
 #: crossings look the same).
-CAL_NODULE_MIN_DIAMETER_MM = 5.0
+CAL_NODULE_MIN_DIAMETER_MM = 6.0
 #: Radial profile sampling for the nodule diameter (angles; step in full-res px).
 NODULE_PROFILE_ANGLES = 72
 NODULE_PROFILE_STEP = 0.5
@@ -232,6 +235,10 @@ VESSEL_ERASE_FRACTION = 0.014
 DISC_MIN_CONTRAST = 0.35
 #: The cup is thresholded halfway between the rim level and the cup peak.
 CUP_THRESHOLD_FRACTION = 0.5
+#: The rim level is this percentile (above the vessels) of a band this deep
+#: (fraction of the disc radius) just inside the disc margin.
+CUP_RIM_BAND = 0.08
+CUP_RIM_PERCENTILE = 60.0
 #: Minimum paleness step (0..1 grey levels) between rim and cup to report a cup.
 CUP_MIN_STEP = 0.03
 #: Margin 20-80 % transition width (fraction of disc radius) above which the
@@ -259,11 +266,14 @@ RED_LESION_MIN_AREA = 5
 #: Bright spots at least this large (equivalent diameter at SHARPNESS_LOW x peak,
 #: fraction of the field radius) are cotton wool spots.
 COTTON_WOOL_MIN_DIAMETER = 0.04
-#: Bright spots are exudates when sharp-edged: the area above SHARPNESS_HIGH x peak
-#: is at least EXUDATE_MIN_SHARPNESS of the area above SHARPNESS_LOW x peak (drusen are soft).
+#: Small bright spots are exudates when waxy-bright (peak whiteness at least
+#: EXUDATE_MIN_WHITENESS) or sharp-edged (the area above SHARPNESS_HIGH x peak is at
+#: least EXUDATE_MIN_SHARPNESS of the area above SHARPNESS_LOW x peak); drusen are
+#: duller and soft.
 SHARPNESS_LOW = 0.25
 SHARPNESS_HIGH = 0.6
-EXUDATE_MIN_SHARPNESS = 0.5
+EXUDATE_MIN_SHARPNESS = 0.6
+EXUDATE_MIN_WHITENESS = 0.6
 #: Minimum bright lesion area (px at work scale).
 BRIGHT_LESION_MIN_AREA = 4
 #: The fovea is the darkest smooth spot; dark blobs this close (fraction of R) are the fovea itself.
@@ -521,9 +531,7 @@ def _looks_like_fundus(rgb: np.ndarray) -> bool:
     h, w = rgb.shape[:2]
     lit = rgb.max(axis=-1) > FUNDUS_FIELD_MIN
     c = max(2, round(0.06 * min(h, w)))
-    corners = np.concatenate(
-        [lit[:c, :c].ravel(), lit[:c, -c:].ravel(), lit[-c:, :c].ravel(), lit[-c:, -c:].ravel()]
-    )
+    corners = np.concatenate([lit[:c, :c].ravel(), lit[:c, -c:].ravel(), lit[-c:, :c].ravel(), lit[-c:, -c:].ravel()])
     if 1.0 - float(corners.mean()) < FUNDUS_MIN_DARK_CORNERS:
         return False
     field = _largest_component(lit)
@@ -963,10 +971,12 @@ def _detect_nodules(
     min_contrast: float = NODULE_MIN_CONTRAST,
     min_ring_in_lung: float = NODULE_MIN_RING_IN_LUNG,
     ring_mask: np.ndarray | None = None,
+    margins: tuple[float, float] = (MEDIASTINAL_MARGIN_FRACTION, HILAR_MEDIAL_FRACTION),
 ) -> list[tuple[float, float, float, float, float, int]]:
     """Return (score, x, y, radius, contrast, field index) at working scale.
 
-    ``ring_mask`` (default: the fields) is the lung the surrounding ring must lie in.
+    ``ring_mask`` (default: the fields) is the lung the surrounding ring must lie in;
+    ``margins`` are the mediastinal and hilar exclusions (fractions of lung width).
     """
     lung = np.logical_or.reduce(fields)
     lo, hi = np.percentile(a[lung], [2, 98])
@@ -988,9 +998,9 @@ def _detect_nodules(
         lw, lh = sl[1].stop - sl[1].start, sl[0].stop - sl[0].start
         medial = (sl[1].stop - x) if on_image_left[k] else (x - sl[1].start)
         rel_y = (y - sl[0].start) / lh
-        if medial < MEDIASTINAL_MARGIN_FRACTION * lw:
+        if medial < margins[0] * lw:
             continue
-        if medial < HILAR_MEDIAL_FRACTION * lw and HILAR_BAND[0] < rel_y < HILAR_BAND[1]:
+        if medial < margins[1] * lw and HILAR_BAND[0] < rel_y < HILAR_BAND[1]:
             continue
         if any(math.hypot(x - kx, y - ky) < rad + kr for _, kx, ky, kr, _, _ in kept):
             continue
@@ -1360,7 +1370,10 @@ def analyse_radiograph(img: Image.Image) -> RadiographFeatures:
         centres_x = [float(ndi.center_of_mass(f)[1]) for f in fields]
         on_image_left = [cx < float(np.mean(centres_x)) for cx in centres_x]
         boxes = [ndi.find_objects(f.astype(int))[0] for f in fields]
-        for score, x, y, rad, contrast, k in _detect_nodules(a, fields, on_image_left, sigmas, *thresholds, ring_mask):
+        margins = (MEDIASTINAL_MARGIN_FRACTION, HILAR_MEDIAL_FRACTION) if ppm is None else CAL_NODULE_MARGINS
+        for score, x, y, rad, contrast, k in _detect_nodules(
+            a, fields, on_image_left, sigmas, *thresholds, ring_mask, margins
+        ):
             sl = boxes[k]
             diameter = 2 * rad / scale
             if ppm is not None:
@@ -1594,17 +1607,25 @@ def _cup_ratio(rgb: np.ndarray, disc: np.ndarray, radius: float) -> float | None
     inside = region & (dist > 1.5 + 0.5 * vessel_r)
     if inside.sum() < 20:
         return None
-    values = pale[inside]
-    rim = float(np.median(values[values <= _otsu(values)]))
+    # rim level: a thin band just inside the disc margin, above its vessels
+    band = region & (dist >= 1.5) & (dist <= 1.5 + max(2.0, CUP_RIM_BAND * (y1 - y0) / 2.0))
+    if not band.any():
+        return None
+    rim = float(np.percentile(pale[band], CUP_RIM_PERCENTILE))
     peak = float(ndi.gaussian_filter(pale, 1.5)[inside].max())
     if peak - rim < CUP_MIN_STEP:
         return None
-    cand = (pale > rim + CUP_THRESHOLD_FRACTION * (peak - rim)) & region
-    labels, _ = ndi.label(cand)
-    top = np.unravel_index(int(np.argmax(np.where(cand, pale, -np.inf))), pale.shape)
-    cup = labels == labels[top]
-    cys = np.nonzero(cup)[0]
-    return float((cys.max() - cys.min() + 1) / (y1 - y0))
+    # rows in which some part of the disc is cup-pale: vessels crossing the cup
+    # hide parts of a row, rarely all of it
+    row_best = np.where(inside, pale, -np.inf).max(axis=1)
+    is_cup = row_best > rim + CUP_THRESHOLD_FRACTION * (peak - rim)
+    peak_row = int(np.argmax(row_best))
+    lo = hi = peak_row
+    while lo > 0 and is_cup[lo - 1]:
+        lo -= 1
+    while hi < len(is_cup) - 1 and is_cup[hi + 1]:
+        hi += 1
+    return float((hi - lo + 1) / (y1 - y0))
 
 
 def _margin_width(g: np.ndarray, centre: tuple[float, float], rx: float, ry: float) -> float | None:
@@ -1634,8 +1655,9 @@ def _elongation(ys: np.ndarray, xs: np.ndarray) -> float:
     return float(math.sqrt(max(ev[1], 1e-6) / max(ev[0], 1e-6)))
 
 
-def _fovea(g: np.ndarray, field: np.ndarray, centre: tuple[float, float], radius: float,
-           disc_xy: tuple[float, float] | None) -> tuple[float, float]:
+def _fovea(
+    g: np.ndarray, field: np.ndarray, centre: tuple[float, float], radius: float, disc_xy: tuple[float, float] | None
+) -> tuple[float, float]:
     """Darkest smooth spot near the centre, away from the disc."""
     sm = _masked_smooth(g, field.astype(np.float64), 0.04 * radius)
     h, w = g.shape
@@ -1648,9 +1670,7 @@ def _fovea(g: np.ndarray, field: np.ndarray, centre: tuple[float, float], radius
     return float(fx), float(fy)
 
 
-def _count_red(
-    contrast: np.ndarray, allowed: np.ndarray, radius: float, fovea: tuple[float, float]
-) -> tuple[int, int]:
+def _count_red(contrast: np.ndarray, allowed: np.ndarray, radius: float, fovea: tuple[float, float]) -> tuple[int, int]:
     """(haemorrhages, microaneurysms) among dark non-vessel components."""
     max_area = VESSEL_MIN_AREA_FRACTION * math.pi * radius**2
     faint = contrast < -VESSEL_LOW_CONTRAST
@@ -1686,7 +1706,7 @@ def _count_red(
 
 
 def _count_bright(whiteness: np.ndarray, allowed: np.ndarray, radius: float) -> tuple[int, int, int]:
-    """(exudates, drusen, cotton wool spots) among bright components.
+    """(exudates, drusen, cotton wool spots) among bright components (large, bright or soft).
 
     ``whiteness`` is how far each pixel's green level has moved from the local
     background towards white (0..1), which is comparable across pigmentation.
@@ -1713,7 +1733,7 @@ def _count_bright(whiteness: np.ndarray, allowed: np.ndarray, radius: float) -> 
         high = (win > SHARPNESS_HIGH * peak) & low
         if 2.0 * math.sqrt(float(low.sum()) / math.pi) >= COTTON_WOOL_MIN_DIAMETER * radius:
             n_cw += 1
-        elif float(high.sum()) / max(1.0, float(low.sum())) >= EXUDATE_MIN_SHARPNESS:
+        elif peak >= EXUDATE_MIN_WHITENESS or float(high.sum()) / max(1.0, float(low.sum())) >= EXUDATE_MIN_SHARPNESS:
             n_ex += 1
         else:
             n_dr += 1
@@ -1810,9 +1830,7 @@ def compare_fundus(prior: FundusFeatures, current: FundusFeatures) -> FundusChan
         "cotton_wool_spots": prior.n_cotton_wool_spots,
         "drusen": prior.n_drusen,
     }
-    worse = any(
-        d >= PROGRESSION_MIN_NEW and d >= PROGRESSION_MIN_RELATIVE * before[k] for k, d in changes.items()
-    )
+    worse = any(d >= PROGRESSION_MIN_NEW and d >= PROGRESSION_MIN_RELATIVE * before[k] for k, d in changes.items())
     cdr_change = (
         round(current.cup_to_disc - prior.cup_to_disc, 3)
         if current.cup_to_disc is not None and prior.cup_to_disc is not None

@@ -75,6 +75,8 @@ RETROCARDIAC_AIR = 0.12
 #: Nodule attenuation per mm of chord (soft tissue replacing aerated lung).
 NODULE_D_PER_MM = 0.065
 NODULE_EDGE_BLUR_PX = 0.6
+#: Nodules are nudged so their centre is at least this many radii (+6 px) from the lung edge.
+NODULE_PLEURA_CLEARANCE = 1.5
 RIB_D = 0.38
 ANTERIOR_RIB_D = 0.3
 CLAVICLE_D = 0.7
@@ -600,7 +602,7 @@ def _nodule_centre(anat: _Anatomy, n: NoduleSpec, index: int, seed: int, ppm: fl
         for dy in np.linspace(-0.08, 0.08, 9) * height:
             cx, cy = int(round(x + dx)), int(round(y + dy))
             if 0 <= cy < anat.size and 0 <= cx < anat.size:
-                score = min(float(inner[cy, cx]), radius + 6.0) - 0.02 * math.hypot(dx, dy)
+                score = min(float(inner[cy, cx]), NODULE_PLEURA_CLEARANCE * radius + 6.0) - 0.02 * math.hypot(dx, dy)
                 if score > best_d:
                     best_d, best = score, (float(cx), float(cy))
     return best
