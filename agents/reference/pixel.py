@@ -92,18 +92,9 @@ def _read_skin(f: vision.SkinFeatures, prior: vision.SkinFeatures | None) -> Rea
         else:
             change = "it looks much the same size and shape as before"
     rule = next(r for r in k["by_feature_count"] if features >= r["min_features"])
-    return Reading(
-        findings=findings,
-        change=change,
-        leading=rule["leading"],
-        leading_p=rule["leading_p"],
-        differential=[(name, p) for name, p in rule["differential"]],
-        plan=list(k["plan"]),
-        urgent_advice=("Please see a dermatologist urgently, within two weeks." if rule["urgent"] else
-                       "A dermatologist should take a look with dermoscopy."),
-        question=k["question"],
-        probe_answers=answers,
-    )
+    return _reading(k, rule, findings, change, answers,
+                    urgent_advice="Please see a dermatologist urgently, within two weeks.",
+                    routine_advice="A dermatologist should take a look with dermoscopy.")
 
 
 def _rule(rules: list[dict[str, Any]], flags: set[str]) -> dict[str, Any]:
@@ -111,10 +102,9 @@ def _rule(rules: list[dict[str, Any]], flags: set[str]) -> dict[str, Any]:
     return next(rule for rule in rules if set(rule["requires"]) <= flags)
 
 
-def _reading(knowledge_part: dict[str, Any], flags: set[str], findings: list[str], change: str | None,
-             answers: dict[str, str], *, urgent_advice: str) -> Reading:
-    """A reading whose impression comes from the first matching knowledge rule."""
-    rule = _rule(knowledge_part["rules"], flags)
+def _reading(knowledge_part: dict[str, Any], rule: dict[str, Any], findings: list[str], change: str | None,
+             answers: dict[str, str], *, urgent_advice: str, routine_advice: str | None = None) -> Reading:
+    """A reading whose impression and advice come from one knowledge rule."""
     return Reading(
         findings=findings,
         change=change,
@@ -122,7 +112,7 @@ def _reading(knowledge_part: dict[str, Any], flags: set[str], findings: list[str
         leading_p=rule["leading_p"],
         differential=[(name, p) for name, p in rule["differential"]],
         plan=list(knowledge_part["plan"]),
-        urgent_advice=urgent_advice if rule["urgent"] else None,
+        urgent_advice=urgent_advice if rule["urgent"] else routine_advice,
         question=knowledge_part["question"],
         probe_answers=answers,
     )
@@ -186,7 +176,7 @@ def _read_radiograph(f: vision.RadiographFeatures, prior: vision.RadiographFeatu
         else:
             change = f"compared with before: {delta.effusion_change}" if delta.effusion_change else (
                 "no clear change")
-    return _reading(k, flags, findings, change, answers,
+    return _reading(k, _rule(k["rules"], flags), findings, change, answers,
                     urgent_advice="This needs prompt specialist follow-up; please don't wait.")
 
 
@@ -222,4 +212,5 @@ def _read_fundus(f: vision.FundusFeatures, prior: vision.FundusFeatures | None) 
         delta = vision.compare_fundus(prior, f)
         change = ("the retinopathy has progressed, with more lesions than before" if delta.progressed
                   else "it looks much the same as before")
-    return _reading(k, flags, findings, change, answers, urgent_advice="This needs an urgent eye assessment.")
+    return _reading(k, _rule(k["rules"], flags), findings, change, answers,
+                    urgent_advice="This needs an urgent eye assessment.")

@@ -32,6 +32,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy import ndimage
 from scipy.interpolate import CubicSpline
 
+from scenarios.generators.noise import smooth_noise as _smooth_noise
+
 __all__ = [
     "RULER_MM",
     "RULER_TICK_MM",
@@ -323,19 +325,6 @@ def _build_anatomy(params: ChestPhantomParams) -> _Anatomy:
 
 # ------------------------------------------------------------------- helpers
 
-
-def _smooth_noise(rng: np.random.Generator, shape: tuple[int, int], sigma: float) -> np.ndarray:
-    """Zero-mean, unit-std smooth noise (coarse grid for large sigma)."""
-    step = max(1, int(sigma // 4))
-    coarse = (shape[0] // step + 2, shape[1] // step + 2)
-    field = ndimage.gaussian_filter(rng.standard_normal(coarse), sigma / step, mode="wrap")
-    if step > 1:
-        coords = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float64) / step
-        field = ndimage.map_coordinates(field, coords, order=1, mode="nearest")
-    else:
-        field = field[: shape[0], : shape[1]]
-    std = float(field.std())
-    return (field - field.mean()) / (std if std > 0 else 1.0)
 
 
 def _bezier(ctrl: np.ndarray, n: int) -> np.ndarray:

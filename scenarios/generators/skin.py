@@ -22,6 +22,8 @@ from PIL import Image, ImageDraw, ImageFont
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from scipy import ndimage
 
+from scenarios.generators.noise import smooth_noise as _smooth_noise
+
 __all__ = [
     "LESION_COLOURS",
     "SKIN_TONES",
@@ -155,19 +157,6 @@ def lesion_outline(params: SkinLesionParams) -> tuple[np.ndarray, np.ndarray]:
 
 # ------------------------------------------------------------------ textures
 
-
-def _smooth_noise(rng: np.random.Generator, shape: tuple[int, int], sigma: float) -> np.ndarray:
-    """Zero-mean, unit-std Gaussian-filtered white noise (coarse grid for big sigma)."""
-    step = max(1, int(sigma // 4))
-    coarse = (shape[0] // step + 2, shape[1] // step + 2)
-    field = ndimage.gaussian_filter(rng.standard_normal(coarse), sigma / step, mode="wrap")
-    if step > 1:
-        coords = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float64) / step
-        field = ndimage.map_coordinates(field, coords, order=1, mode="nearest")
-    else:
-        field = field[: shape[0], : shape[1]]
-    std = float(field.std())
-    return (field - field.mean()) / (std if std > 0 else 1.0)
 
 
 def _skin_background(params: SkinLesionParams, h: int, w: int, rng: np.random.Generator) -> np.ndarray:
