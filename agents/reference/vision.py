@@ -171,6 +171,9 @@ NODULE_EDGE_BIAS_PX = 1.2
 NODULE_MIN_RING_AERATED = 0.6
 NODULE_RING_MAX_OPACITY = 0.3
 NODULE_AERATED_RING: tuple[float, float] = (1.15, 1.5)
+#: Blobs smaller than this in or next to a consolidated zone (same lung) are taken
+#: as part of the consolidation.
+NODULE_IN_CONSOLIDATION_MIN_MM = 12.0
 #: A blob touching a patch of intermediate opacity larger than this many times
 #: its own area is part of a consolidation, not a nodule.
 NODULE_MAX_PATCH_RATIO = 2.0
@@ -200,7 +203,7 @@ EFFUSION_MAX_OPACITY = 0.75
 #: (up to PTX_MAX_DEPTH x lung width, upper PTX_ROWS of the lung); a dark
 #: marking-free rim then a step up to lung level of at least PTX_MIN_STEP
 #: (0..1 grey) means a pneumothorax.
-PTX_MAX_DEPTH = 0.5
+PTX_MAX_DEPTH = 0.7
 PTX_ROWS = 0.7
 PTX_MIN_STEP = 0.08
 #: Consolidation: lung-hull pixels whose opacity (0 = aerated lung, 1 =
@@ -241,9 +244,9 @@ CUP_RIM_BAND = 0.08
 CUP_RIM_PERCENTILE = 60.0
 #: Minimum paleness step (0..1 grey levels) between rim and cup to report a cup.
 CUP_MIN_STEP = 0.03
-#: Margin 20-80 % transition width (fraction of disc radius) above which the
-#: disc margin counts as blurred.
-DISC_BLUR_WIDTH = 0.32
+#: Disc margin width (rim-to-background step / steepest slope, in disc radii)
+#: above which the margin counts as blurred (swollen disc; its cup is then not measured).
+DISC_BLUR_WIDTH = 0.22
 #: Relative green-channel darkening / brightening for red / bright lesion pixels.
 RED_LESION_CONTRAST = 0.18
 #: A red lesion must somewhere be at least this much darker than the background.
@@ -1421,6 +1424,16 @@ def analyse_radiograph(img: Image.Image) -> RadiographFeatures:
         # patchy-opacity detection is tuned on calibrated phantoms only (ribs and
         # masses on real films read as opacity); uncalibrated films report none.
         consolidation = _consolidated_zones(chest, patches, exclude) if chest and patches is not None else []
+        if consolidation:
+            # a small round blob in or next to a consolidated zone is part of the consolidation
+            order = ("upper", "mid", "lower")
+            zones = [(z.split()[0], order.index(z.split()[1])) for z in consolidation]
+            nodules = [
+                n
+                for n in nodules
+                if (n.diameter_mm or 0.0) >= NODULE_IN_CONSOLIDATION_MIN_MM
+                or not any(side == n.side and abs(k - order.index(n.zone)) <= 1 for side, k in zones)
+            ]
     n_right = sum(n.side == "right" for n in nodules)
     n_left = len(nodules) - n_right
     return RadiographFeatures(
@@ -1629,22 +1642,21 @@ def _cup_ratio(rgb: np.ndarray, disc: np.ndarray, radius: float) -> float | None
 
 
 def _margin_width(g: np.ndarray, centre: tuple[float, float], rx: float, ry: float) -> float | None:
-    """20-80 % width (in disc radii) of the median radial disc-to-background profile."""
+    """Width (in disc radii) of the disc margin: the rim-to-background step of the
+    median radial profile divided by its steepest slope (a sharp margin is narrow)."""
     angles = np.linspace(0.0, 2 * math.pi, 90, endpoint=False)
-    rho = np.linspace(0.4, 2.2, 91)
+    rho = np.linspace(0.4, 2.2, 181)
     xs = centre[0] + rho[None, :] * rx * np.cos(angles)[:, None]
     ys = centre[1] + rho[None, :] * ry * np.sin(angles)[:, None]
     prof = ndi.map_coordinates(ndi.gaussian_filter(g, 1.0), [ys.ravel(), xs.ravel()], order=1, mode="nearest")
     prof = np.median(prof.reshape(len(angles), len(rho)), axis=0)
-    hi = float(np.median(prof[(rho >= 0.55) & (rho <= 0.75)]))
-    lo = float(np.median(prof[(rho >= 1.8)]))
-    if hi - lo <= 1e-3:
+    hi = float(np.median(prof[(rho >= 0.8) & (rho <= 0.95)]))
+    lo = float(np.median(prof[rho >= 1.8]))
+    near = (rho >= 0.7) & (rho <= 1.5)
+    steepest = float(-np.gradient(prof, rho)[near].min())
+    if hi - lo <= 1e-3 or steepest <= 1e-6:
         return None
-    frac = (prof - lo) / (hi - lo)
-    outer = rho >= 0.6
-    r80 = float(np.interp(0.8, frac[outer][::-1], rho[outer][::-1]))
-    r20 = float(np.interp(0.2, frac[outer][::-1], rho[outer][::-1]))
-    return max(0.0, r20 - r80)
+    return (hi - lo) / steepest
 
 
 def _elongation(ys: np.ndarray, xs: np.ndarray) -> float:
@@ -1781,8 +1793,9 @@ def analyse_fundus(img: Image.Image) -> FundusFeatures:
     if disc is not None:
         mask, disc_xy, rx, ry = disc
         disc_r = max(rx, ry)
-        cdr = _cup_ratio(rgb, mask, radius)
         width = _margin_width(g, disc_xy, rx, ry)
+        if width is None or width <= DISC_BLUR_WIDTH:
+            cdr = _cup_ratio(rgb, mask, radius)  # a swollen disc hides its cup
     h, w = g.shape
     yy, xx = np.mgrid[0:h, 0:w]
     allowed = _erode(field, 0.04 * radius)
