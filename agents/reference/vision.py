@@ -180,6 +180,8 @@ NODULE_MAX_PATCH_RATIO = 2.0
 #: Smallest nodule diameter reported on a calibrated film (below this, vessel
 #: crossings look the same).
 CAL_NODULE_MIN_DIAMETER_MM = 6.0
+#: LoG scales above this many px run on a decimated grid (calibrated films).
+LOG_DECIMATE_SIGMA = 5.0
 #: Radial profile sampling for the nodule diameter (angles; step in full-res px).
 NODULE_PROFILE_ANGLES = 72
 NODULE_PROFILE_STEP = 0.5
@@ -327,7 +329,8 @@ class SkinChange(BaseModel):
 
 
 class Nodule(BaseModel):
-    """One round opacity; coordinates/sizes in input-image pixels."""
+    """One round opacity; coordinates/sizes in input-image pixels (``diameter_mm``
+    only on a calibrated film)."""
 
     x: float
     y: float
@@ -343,6 +346,9 @@ class RadiographFeatures(BaseModel):
     """Pixel measurements of a (chest) radiograph.
 
     ``side`` follows the PA convention: image left is the patient's right.
+    ``px_per_mm`` comes from a radio-opaque ruler; only when it is set are the
+    mm sizes, effusion, pneumothorax, consolidation ("right lower", ...) and the
+    cardiothoracic ratio assessed (otherwise "none" / [] / None).
     """
 
     width: int
@@ -965,6 +971,19 @@ def _ring_stats(img: np.ndarray, lung: np.ndarray, y: int, x: int, rad: float) -
     return float(patch[disk].mean() - patch[ring].mean()), in_lung
 
 
+def _normalised_log(img: np.ndarray, sigma: float) -> np.ndarray:
+    """Scale-normalised negative LoG; large sigmas run on a block-averaged grid."""
+    step = max(1, int(sigma // LOG_DECIMATE_SIGMA))
+    if step == 1:
+        return np.asarray(-(sigma**2) * ndi.gaussian_laplace(img, sigma))
+    h, w = img.shape
+    padded = np.pad(img, ((0, -h % step), (0, -w % step)), mode="edge")
+    coarse = padded.reshape(padded.shape[0] // step, step, padded.shape[1] // step, step).mean(axis=(1, 3))
+    small = -((sigma / step) ** 2) * ndi.gaussian_laplace(coarse, sigma / step)
+    coords = (np.mgrid[0:h, 0:w].astype(np.float64) - (step - 1) / 2.0) / step
+    return np.asarray(ndi.map_coordinates(small, coords, order=1, mode="nearest"))
+
+
 def _detect_nodules(
     a: np.ndarray,
     fields: list[np.ndarray],
@@ -975,16 +994,21 @@ def _detect_nodules(
     min_ring_in_lung: float = NODULE_MIN_RING_IN_LUNG,
     ring_mask: np.ndarray | None = None,
     margins: tuple[float, float] = (MEDIASTINAL_MARGIN_FRACTION, HILAR_MEDIAL_FRACTION),
+    decimate: bool = False,
 ) -> list[tuple[float, float, float, float, float, int]]:
     """Return (score, x, y, radius, contrast, field index) at working scale.
 
     ``ring_mask`` (default: the fields) is the lung the surrounding ring must lie in;
-    ``margins`` are the mediastinal and hilar exclusions (fractions of lung width).
+    ``margins`` are the mediastinal and hilar exclusions (fractions of lung width);
+    ``decimate`` runs large LoG scales on a coarser grid.
     """
     lung = np.logical_or.reduce(fields)
     lo, hi = np.percentile(a[lung], [2, 98])
     norm = np.clip((a - lo) / max(hi - lo, 1e-6), 0.0, 1.5)
-    stack = np.stack([-(s**2) * ndi.gaussian_laplace(norm, s) for s in sigmas])
+    if decimate:
+        stack = np.stack([_normalised_log(norm, s) for s in sigmas])
+    else:
+        stack = np.stack([-(s**2) * ndi.gaussian_laplace(norm, s) for s in sigmas])
     peaks = (stack == ndi.maximum_filter(stack, size=(3, 5, 5))) & (stack >= min_response) & lung[None]
     ring_lung = lung if ring_mask is None else ring_mask
     field_id = np.zeros(a.shape, dtype=int)
@@ -1338,102 +1362,142 @@ def _zone(rel_y: float) -> Literal["upper", "mid", "lower"]:
     return "upper" if rel_y < 1 / 3 else "mid" if rel_y < 2 / 3 else "lower"
 
 
+def _nodule_candidates(
+    a: np.ndarray, scale: float, ppm: float | None, lungs: tuple[np.ndarray, np.ndarray] | None, chest: _Chest | None
+) -> tuple[bool, list[np.ndarray], list[tuple[float, float, float, float, float, int]], list[bool]]:
+    """(chest found, lung fields, raw LoG detections, field is on the image left).
+
+    Uncalibrated films keep the original pixel-scale detector; calibrated ones
+    search nodule sizes in mm inside the hulls of the aerated lungs.
+    """
+    if ppm is None:
+        fields = _lung_fields(ndi.gaussian_filter(a, 2.0))
+        found = _is_chest(fields, a.shape)
+    else:
+        found = lungs is not None and chest is not None
+        fields = [_polygon_mask(_convex_hull(_boundary_points(m)), a.shape) for m in lungs] if lungs else []
+    if not found:
+        return False, fields, [], []
+    centres_x = [float(ndi.center_of_mass(f)[1]) for f in fields]
+    on_image_left = [cx < float(np.mean(centres_x)) for cx in centres_x]
+    if ppm is None:
+        return True, fields, _detect_nodules(a, fields, on_image_left), on_image_left
+    to_sigma = ppm * scale / (2.0 * math.sqrt(2.0))
+    sigmas = tuple(d * to_sigma for d in CAL_NODULE_DIAMETERS_MM if d * to_sigma >= CAL_NODULE_MIN_SIGMA)
+    found_blobs = _detect_nodules(
+        a,
+        fields,
+        on_image_left,
+        sigmas,
+        CAL_NODULE_MIN_RESPONSE,
+        CAL_NODULE_MIN_CONTRAST,
+        CAL_NODULE_MIN_RING_IN_LUNG,
+        margins=CAL_NODULE_MARGINS,
+        decimate=True,
+    )
+    return True, fields, found_blobs, on_image_left
+
+
+def _keep_calibrated(
+    full: np.ndarray,
+    scale: float,
+    ppm: float,
+    chest: _Chest | None,
+    patches: np.ndarray | None,
+    x: float,
+    y: float,
+    rad: float,
+) -> float | None:
+    """Diameter (full-res px) of a candidate that passes the calibrated nodule tests, else None."""
+    diameter, sharp, roundness = _nodule_diameter(full, x / scale, y / scale, rad / scale)
+    if sharp < CAL_NODULE_MIN_SHARPNESS or roundness < CAL_NODULE_MIN_EDGE_ROUNDNESS:
+        return None
+    if diameter / ppm < CAL_NODULE_MIN_DIAMETER_MM:
+        return None
+    edge_radius = diameter * scale / 2
+    if chest is not None and _ring_aerated(chest.opacity, y, x, edge_radius) < NODULE_MIN_RING_AERATED:
+        return None  # a blob inside consolidation or at the chest wall, not an isolated nodule
+    if patches is not None and _in_patch(patches, y, x, edge_radius):
+        return None
+    return diameter
+
+
+def _drop_consolidation_blobs(nodules: list[Nodule], consolidation: list[str]) -> list[Nodule]:
+    """Small round blobs in or next to a consolidated zone belong to the consolidation."""
+    order = ("upper", "mid", "lower")
+    zones = [(z.split()[0], order.index(z.split()[1])) for z in consolidation]
+    return [
+        n
+        for n in nodules
+        if (n.diameter_mm or 0.0) >= NODULE_IN_CONSOLIDATION_MIN_MM
+        or not any(side == n.side and abs(k - order.index(n.zone)) <= 1 for side, k in zones)
+    ]
+
+
 def analyse_radiograph(img: Image.Image) -> RadiographFeatures:
-    """Find lung fields and round opacities; on a calibrated (ruler) film also
-    measure nodules in mm, effusions, pneumothorax, consolidation and the CTR."""
+    """Find lung fields and round opacities (sides are the patient's).
+
+    On a calibrated film (a radio-opaque 50 mm ruler, as on the chest phantom)
+    nodules are also measured in mm, and the cardiothoracic ratio, effusions, a
+    pneumothorax and patchy consolidation are assessed. These detectors are
+    tuned on the phantom only, so uncalibrated (real) films report
+    ``px_per_mm=None``, ``cardiothoracic_ratio=None``, no effusion, no
+    pneumothorax and no consolidation: not assessed, rather than normal.
+    """
     a, scale = _work_copy(img)
     gray8 = np.asarray(img.convert("L"))
     full = gray8.astype(np.float64)
     ruler = _find_ruler(gray8)
     ppm = ruler / RULER_MM if ruler else None
-    nodules: list[Nodule] = []
     lungs = _dark_lungs(a)
     chest = _chest_geometry(a, lungs) if lungs is not None else None
     patches = _patchy_opacity(chest) if chest is not None and ppm is not None else None
-    if ppm is None:
-        fields = _lung_fields(ndi.gaussian_filter(a, 2.0))
-        found = _is_chest(fields, a.shape)
-        sigmas = NODULE_SIGMAS
-        thresholds = (NODULE_MIN_RESPONSE, NODULE_MIN_CONTRAST, NODULE_MIN_RING_IN_LUNG)
-        ring_mask = None
-    else:
-        found = lungs is not None
-        fields = [_polygon_mask(_convex_hull(_boundary_points(m)), a.shape) for m in lungs] if lungs else []
-        found = found and chest is not None
-        ppm_work = ppm * scale
-        sigmas = tuple(
-            d * ppm_work / (2.0 * math.sqrt(2.0))
-            for d in CAL_NODULE_DIAMETERS_MM
-            if d * ppm_work / (2.0 * math.sqrt(2.0)) >= CAL_NODULE_MIN_SIGMA
-        )
-        thresholds = (CAL_NODULE_MIN_RESPONSE, CAL_NODULE_MIN_CONTRAST, CAL_NODULE_MIN_RING_IN_LUNG)
-        ring_mask = None  # the hulls: large nodules at the lung edge make bays in the dark lung
-    lung_frac = float(np.logical_or.reduce(fields).mean()) if found else 0.0
-    if found:
-        centres_x = [float(ndi.center_of_mass(f)[1]) for f in fields]
-        on_image_left = [cx < float(np.mean(centres_x)) for cx in centres_x]
-        boxes = [ndi.find_objects(f.astype(int))[0] for f in fields]
-        margins = (MEDIASTINAL_MARGIN_FRACTION, HILAR_MEDIAL_FRACTION) if ppm is None else CAL_NODULE_MARGINS
-        for score, x, y, rad, contrast, k in _detect_nodules(
-            a, fields, on_image_left, sigmas, *thresholds, ring_mask, margins
-        ):
-            sl = boxes[k]
-            diameter = 2 * rad / scale
-            if ppm is not None:
-                diameter, sharp, roundness = _nodule_diameter(full, x / scale, y / scale, rad / scale)
-                if sharp < CAL_NODULE_MIN_SHARPNESS or roundness < CAL_NODULE_MIN_EDGE_ROUNDNESS:
-                    continue
-                if diameter / ppm < CAL_NODULE_MIN_DIAMETER_MM:
-                    continue
-                aerated = _ring_aerated(chest.opacity, y, x, diameter * scale / 2) if chest is not None else 1.0
-                if aerated < NODULE_MIN_RING_AERATED:
-                    continue  # a blob inside consolidation or at the chest wall, not an isolated nodule
-                if patches is not None and _in_patch(patches, y, x, diameter * scale / 2):
-                    continue
-            nodules.append(
-                Nodule(
-                    x=round(x / scale, 1),
-                    y=round(y / scale, 1),
-                    diameter_px=round(diameter, 1),
-                    side="right" if on_image_left[k] else "left",
-                    zone=_zone((y - sl[0].start) / (sl[0].stop - sl[0].start)),
-                    score=round(score, 4),
-                    contrast=round(contrast, 4),
-                    diameter_mm=round(diameter / ppm, 1) if ppm else None,
-                )
+    found, fields, candidates, on_image_left = _nodule_candidates(a, scale, ppm, lungs, chest)
+    boxes = [ndi.find_objects(f.astype(int))[0] for f in fields] if found else []
+    nodules: list[Nodule] = []
+    for score, x, y, rad, contrast, k in candidates:
+        diameter: float | None = 2 * rad / scale
+        if ppm is not None:
+            diameter = _keep_calibrated(full, scale, ppm, chest, patches, x, y, rad)
+        if diameter is None:
+            continue
+        sl = boxes[k]
+        nodules.append(
+            Nodule(
+                x=round(x / scale, 1),
+                y=round(y / scale, 1),
+                diameter_px=round(diameter, 1),
+                side="right" if on_image_left[k] else "left",
+                zone=_zone((y - sl[0].start) / (sl[0].stop - sl[0].start)),
+                score=round(score, 4),
+                contrast=round(contrast, 4),
+                diameter_mm=round(diameter / ppm, 1) if ppm else None,
             )
+        )
     effusion: Literal["none", "right", "left", "bilateral"] = "none"
     pneumothorax: Literal["none", "right", "left"] = "none"
     ctr: float | None = None
     consolidation: list[str] = []
-    if found and lungs is not None:
+    if found and lungs is not None and chest is not None and ppm is not None:
         left, right = lungs
-        ctr = _cardiothoracic_ratio(chest) if chest else None
-        air = [hull & (chest.opacity < EFFUSION_MAX_OPACITY) for hull in chest.hemithorax] if chest else [left, right]
-        air = [_keep_touching(m, seed) for m, seed in zip(air, (left, right), strict=True)]
+        ctr = _cardiothoracic_ratio(chest)
+        air = [
+            _keep_touching(hull & (chest.opacity < EFFUSION_MAX_OPACITY), seed)
+            for hull, seed in zip(chest.hemithorax, lungs, strict=True)
+        ]
         eff_r = _costophrenic_depth(air[0], True) < EFFUSION_MIN_ANGLE_DEPTH
         eff_l = _costophrenic_depth(air[1], False) < EFFUSION_MIN_ANGLE_DEPTH
         effusion = "bilateral" if eff_r and eff_l else "right" if eff_r else "left" if eff_l else "none"
         steps = (_pneumothorax_step(a, left, True), _pneumothorax_step(a, right, False))
         if max(steps) >= PTX_MIN_STEP:
             pneumothorax = "right" if steps[0] >= steps[1] else "left"
-        exclude = np.zeros(a.shape, dtype=bool)
-        yy, xx = np.mgrid[0 : a.shape[0], 0 : a.shape[1]]
-        for n in nodules:
-            exclude |= np.hypot(xx - n.x * scale, yy - n.y * scale) < 0.8 * n.diameter_px * scale
-        # patchy-opacity detection is tuned on calibrated phantoms only (ribs and
-        # masses on real films read as opacity); uncalibrated films report none.
-        consolidation = _consolidated_zones(chest, patches, exclude) if chest and patches is not None else []
-        if consolidation:
-            # a small round blob in or next to a consolidated zone is part of the consolidation
-            order = ("upper", "mid", "lower")
-            zones = [(z.split()[0], order.index(z.split()[1])) for z in consolidation]
-            nodules = [
-                n
-                for n in nodules
-                if (n.diameter_mm or 0.0) >= NODULE_IN_CONSOLIDATION_MIN_MM
-                or not any(side == n.side and abs(k - order.index(n.zone)) <= 1 for side, k in zones)
-            ]
+        if patches is not None:  # always on a calibrated film; kept for the type checker
+            yy, xx = np.mgrid[0 : a.shape[0], 0 : a.shape[1]]
+            exclude = np.zeros(a.shape, dtype=bool)
+            for n in nodules:
+                exclude |= np.hypot(xx - n.x * scale, yy - n.y * scale) < 0.8 * n.diameter_px * scale
+            consolidation = _consolidated_zones(chest, patches, exclude)
+            nodules = _drop_consolidation_blobs(nodules, consolidation)
     n_right = sum(n.side == "right" for n in nodules)
     n_left = len(nodules) - n_right
     return RadiographFeatures(
@@ -1442,7 +1506,7 @@ def analyse_radiograph(img: Image.Image) -> RadiographFeatures:
         mean_intensity=round(float(full.mean()), 2),
         std_intensity=round(float(full.std()), 2),
         lung_field_found=found,
-        lung_area_fraction=round(lung_frac, 4),
+        lung_area_fraction=round(float(np.logical_or.reduce(fields).mean()) if found else 0.0, 4),
         n_nodules=len(nodules),
         nodules=nodules,
         n_right=n_right,

@@ -326,7 +326,6 @@ def _build_anatomy(params: ChestPhantomParams) -> _Anatomy:
 # ------------------------------------------------------------------- helpers
 
 
-
 def _bezier(ctrl: np.ndarray, n: int) -> np.ndarray:
     """Points (n, 2) on a cubic Bezier with 4 control points."""
     t = np.linspace(0.0, 1.0, n)[:, None]

@@ -137,7 +137,6 @@ def fundus_layout(params: FundusPhantomParams) -> FundusLayout:
 # ------------------------------------------------------------------ helpers
 
 
-
 def _ellipse_alpha(
     xx: np.ndarray, yy: np.ndarray, centre: tuple[float, float], radii: tuple[float, float], edge: float
 ) -> np.ndarray:
