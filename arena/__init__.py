@@ -1,13 +1,29 @@
 """Arena for image-grounded clinical conversations.
 
-The public surface is re-exported here; the modules behind it are free to move.
+Importing ``arena`` loads only the schemas and errors, so any module of ``arena``, ``agents`` or
+``scenarios`` can be imported first in a fresh interpreter. The orchestration entry points are
+re-exported lazily (loaded on first attribute access).
 """
 
-from arena.clients.base import ModelClient, prepare_messages
-from arena.clients.registry import create_client
-from arena.encounter.run import run_encounter
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from arena.errors import ArenaError, ModelError, ScenarioError, UsageError
 from arena.schemas import Mode, Scenario, TerminationReason, Transcript, Verdict
+
+if TYPE_CHECKING:
+    from arena.clients.base import ModelClient, prepare_messages
+    from arena.clients.registry import create_client
+    from arena.encounter.run import run_encounter
+
+_LAZY = {
+    "ModelClient": "arena.clients.base",
+    "prepare_messages": "arena.clients.base",
+    "create_client": "arena.clients.registry",
+    "run_encounter": "arena.encounter.run",
+}
 
 __all__ = [
     "ArenaError",
@@ -24,3 +40,9 @@ __all__ = [
     "prepare_messages",
     "run_encounter",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'arena' has no attribute {name!r}")

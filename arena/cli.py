@@ -1,10 +1,15 @@
-"""The ``arena`` command line. User errors print one line and exit with code 2."""
+"""The ``arena`` command line.
+
+User mistakes print one line and exit with code 2; an invalid input file exits with 1. Every input
+is checked, and the output folder proven writable, before an encounter is played. Model and case
+text is printed through :class:`arena.terminal.SafeConsole`, never as markup or raw controls.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,40 +19,69 @@ from rich.table import Table
 from rich.text import Text
 
 from arena import cli_scenarios
-from arena.clients.registry import DEMO_MODELS, check_spec
+from arena.cli_parser import (
+    ArenaParser,
+    path_arg,
+    precheck_options,
+    reject_extras,
+    require_command,
+    seed_arg,
+    turns_arg,
+    version,
+)
+from arena.clients.registry import DEMO_MODELS
 from arena.encounter.run import DEFAULT_MAX_TURNS
-from arena.errors import ArenaError
-from arena.runner import play, save_transcript
+from arena.errors import ArenaError, UsageError
+from arena.runner import (
+    EncounterPlan,
+    check_run_name,
+    new_run_name,
+    plan_encounter,
+    play,
+    prepare_run_dir,
+    save_transcript,
+)
 from arena.schemas.scenario import Dimension
 from arena.schemas.transcript import Transcript
+from arena.terminal import dumps_json, error_line, make_console
 from scenarios.library import SCENARIOS_ROOT, ScenarioLibrary
 
 DIMENSIONS = list(Dimension)
 DEMO_SCENARIOS = ("derm-changing-mole", "derm-ambiguous-lesion", "cxr-multiple-nodules", "xr-tibia-lucent-lesion")
+TRANSCRIPTS_ROOT = Path("transcripts")
+TURN_PREVIEW_CHARS = 220
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="arena", description="Arena for image-grounded clinical conversations with multimodal models."
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def _add_run_options(parser: argparse.ArgumentParser, command: str) -> None:
+    parser.add_argument("--out", type=path_arg, default=TRANSCRIPTS_ROOT, metavar="DIR",
+                        help="folder of runs; transcripts go to DIR/RUN/")
+    parser.add_argument("--run", type=check_run_name, metavar="NAME",
+                        help=f"run name (default: {command}-<UTC date-time>-<random>); an existing run is refused")
+    parser.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
+
+
+def build_parser() -> ArenaParser:
+    parser = ArenaParser(prog="arena",
+                         description="Arena for image-grounded clinical conversations with multimodal models.")
+    parser.add_argument("--version", action="version", version=f"arena {version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArenaParser)
 
     match = sub.add_parser("match", help="one encounter: simulator vs a target, judged; writes a transcript")
-    match.add_argument("--scenario", required=True, help="scenario id (see scenarios/cases)")
+    match.add_argument("--scenario", required=True, help="scenario id (see: arena scenarios list)")
     match.add_argument("--target", required=True, help="model spec, e.g. reference/oracle")
-    match.add_argument("--mode", choices=["patient", "clinician"], help="default: the scenario's first mode")
-    match.add_argument("--seed", type=int, default=0, help="simulator seed (default 0)")
-    match.add_argument("--max-turns", type=int, default=DEFAULT_MAX_TURNS, help="simulator turn budget")
-    match.add_argument("--out", type=Path, default=Path("transcripts/matches"), help="output directory")
-    match.add_argument("--json", action="store_true", help="print a machine-readable summary")
-    match.add_argument("--library", type=Path, default=SCENARIOS_ROOT,
+    match.add_argument("--mode", choices=["patient", "clinician"],
+                       help="who the simulator plays (default: the scenario's first mode)")
+    match.add_argument("--seed", type=seed_arg, default=0, help="simulator seed")
+    match.add_argument("--max-turns", type=turns_arg, default=DEFAULT_MAX_TURNS, metavar="N",
+                       help="simulator turn budget, 1..50")
+    match.add_argument("--library", type=path_arg, default=SCENARIOS_ROOT, metavar="ROOT",
                        help="scenario library root holding cases/ and images/ (default: the built-in one)")
+    _add_run_options(match, "match")
 
     demo = sub.add_parser("demo", help="every reference model through every starter scenario, offline")
-    demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--out", type=Path, default=Path("transcripts/demo"))
-    demo.add_argument("--json", action="store_true", help="print the score table as JSON")
-    demo.add_argument("--all", action="store_true", help="every scenario of the library, not just the starters")
+    demo.add_argument("--seed", type=seed_arg, default=0, help="simulator seed")
+    demo.add_argument("--all", action="store_true", help="every scenario of the library, not just the 4 starters")
+    _add_run_options(demo, "demo")
 
     cli_scenarios.add_parser(sub)
     return parser
@@ -57,6 +91,7 @@ def _summary(transcript: Transcript, path: Path) -> dict[str, object]:
     verdict = transcript.verdict
     return {
         "transcript": str(path),
+        "run": transcript.run,
         "scenario_id": transcript.scenario_id,
         "target": transcript.target,
         "mode": transcript.mode.value,
@@ -68,42 +103,47 @@ def _summary(transcript: Transcript, path: Path) -> dict[str, object]:
 
 
 def _print_match(console: Console, transcript: Transcript, path: Path) -> None:
-    console.print(
-        f"[bold]{transcript.scenario_id}[/] · target [cyan]{transcript.target}[/] · "
-        f"{transcript.mode.value} · seed {transcript.seed} · ended: {transcript.termination.value}"
-    )
+    console.print(Text.assemble(
+        (transcript.scenario_id, "bold"), " · target ", (transcript.target, "cyan"),
+        f" · {transcript.mode.value} · seed {transcript.seed} · ended: {transcript.termination.value}",
+    ))
     for turn in transcript.turns:
         who = "SIM " if turn.role == "simulator" else "TGT "
         label = f"[{turn.move.kind.value}] " if turn.move else ""
-        images = f" (+images: {', '.join(turn.images)})" if turn.images else ""
         line = Text(f"{turn.index:>2} {who}{label}")
-        line.append(turn.text[:220] + ("…" if len(turn.text) > 220 else ""))  # untrusted: no markup
-        line.append(images, style="dim")
+        cut = len(turn.text) > TURN_PREVIEW_CHARS
+        line.append(turn.text[:TURN_PREVIEW_CHARS] + ("…" if cut else ""))
+        if turn.truncated_chars:
+            line.append(f" ({turn.truncated_chars} characters over the answer limit were cut)", style="yellow")
+        if turn.images:
+            line.append(f" (+images: {', '.join(turn.images)})", style="dim")
         console.print(line, soft_wrap=True)
     for error in transcript.errors:
-        console.print(Text(f"infrastructure error (attempt {error.attempt}): {error.message}", style="red"))
+        console.print(Text(f"infrastructure error (attempt {error.attempt}): {error.error_type}: {error.message}",
+                           style="red"), soft_wrap=True)
     if transcript.verdict:
         table = Table(title=f"Verdict ({transcript.verdict.judge})")
-        table.add_column("dimension")
+        table.add_column("dimension", no_wrap=True)
         table.add_column("score", justify="right")
         table.add_column("rationale")
         for dimension in DIMENSIONS:
             score = transcript.verdict.scores[dimension]
-            table.add_row(dimension.value, str(score.score), Text(score.rationale))
+            table.add_row(dimension.value, str(score.score), score.rationale)
         console.print(table)
     else:
-        console.print("[yellow]not judged: infrastructure error (not counted as a model loss)[/]")
-    console.print(f"transcript: {path}")
+        console.print(Text("not judged: infrastructure error (not counted as a model loss)", style="yellow"))
+    console.print(Text(f"transcript: {path}"), soft_wrap=True)
 
 
 async def _match(args: argparse.Namespace, console: Console) -> int:
-    library = ScenarioLibrary(args.library)
-    check_spec(args.target)
-    transcript = await play(library, args.scenario, args.target, mode=args.mode, seed=args.seed,
-                            max_turns=args.max_turns)
-    path = save_transcript(transcript, args.out)
+    plan = plan_encounter(ScenarioLibrary(args.library), args.scenario, args.target, mode=args.mode,
+                          seed=args.seed, max_turns=args.max_turns)
+    run = args.run or new_run_name("match")
+    run_dir = prepare_run_dir(args.out, run)
+    transcript = await play(plan, run=run)
+    path = save_transcript(transcript, run_dir)
     if args.json:
-        print(json.dumps(_summary(transcript, path), indent=2))
+        print(dumps_json(_summary(transcript, path)))
     else:
         _print_match(console, transcript, path)
     return 0
@@ -111,41 +151,56 @@ async def _match(args: argparse.Namespace, console: Console) -> int:
 
 async def _demo(args: argparse.Namespace, console: Console) -> int:
     library = ScenarioLibrary()
-    scenarios = library.all() if args.all else [library.get(sid) for sid in DEMO_SCENARIOS]
+    ids = library.ids() if args.all else list(DEMO_SCENARIOS)
+    plans: list[EncounterPlan] = [plan_encounter(library, sid, spec, seed=args.seed)
+                                  for sid in ids for spec in DEMO_MODELS]
+    run = args.run or new_run_name("demo")
+    run_dir = prepare_run_dir(args.out, run)
     results: list[tuple[Transcript, Path]] = []
     with console.status("playing the demo…") if not args.json else _Null():
-        for scenario in scenarios:
-            for spec in DEMO_MODELS:
-                transcript = await play(library, scenario.id, spec, seed=args.seed)
-                results.append((transcript, save_transcript(transcript, args.out)))
+        for plan in plans:
+            transcript = await play(plan, run=run)
+            results.append((transcript, save_transcript(transcript, run_dir)))
     table_rows = _model_means(results)
     if args.json:
-        print(json.dumps({"models": table_rows, "transcripts": [_summary(t, p) for t, p in results]}, indent=2))
+        print(dumps_json({"run": run, "models": table_rows, "transcripts": [_summary(t, p) for t, p in results]}))
         return 0
-    table = Table(title=f"Demo: {len(scenarios)} scenarios × {len(DEMO_MODELS)} reference models "
-                        f"(offline rubric judge, mean 1-5)")
-    table.add_column("model")
-    for dimension in DIMENSIONS:
-        table.add_column(dimension.value, justify="right")
-    table.add_column("overall", justify="right")
-    for row in table_rows:
-        scores = row["scores"]
-        assert isinstance(scores, dict)
-        table.add_row(str(row["model"]), *[f"{scores[d.value]:.2f}" for d in DIMENSIONS],
-                      f"{row['overall']:.2f}")
-    console.print(table)
-    console.print("\n[bold]Adaptive questioning[/] (simulator moves per target, same scenario and seed):")
-    for scenario in scenarios:
-        console.print(f"[bold]{scenario.id}[/] ({scenario.default_mode.value})")
+    console.print(score_table(console, table_rows, f"Demo: {len(ids)} scenarios × {len(DEMO_MODELS)} reference "
+                                                   "models (offline rubric judge, mean 1-5)"))
+    console.print(Text("\nAdaptive questioning", style="bold"),
+                  Text(" (simulator moves per target, same scenario and seed):"))
+    for scenario_id in ids:
+        first = next(t for t, _ in results if t.scenario_id == scenario_id)
+        console.print(Text.assemble((scenario_id, "bold"), f" ({first.mode.value})"))
         for transcript, _ in results:
-            if transcript.scenario_id == scenario.id:
+            if transcript.scenario_id == scenario_id:
                 moves = " → ".join(
                     m.kind.value + (f"({m.target_id})" if m.target_id and m.kind.value == "probe_finding" else "")
                     for t in transcript.simulator_turns() if (m := t.move)
                 )
                 console.print(Text(f"  {transcript.target:<24} {moves}"), soft_wrap=True)
-    console.print(f"\n{len(results)} transcripts written to {args.out}/")
+    console.print(Text(f"\n{len(results)} transcripts written to {run_dir}/"), soft_wrap=True)
     return 0
+
+
+SHORT_DIMENSIONS = {"coherence": "coh", "uncertainty": "unc", "narrative": "nar", "safety": "saf",
+                    "accuracy": "acc"}
+
+
+def score_table(console: Console, rows: list[dict[str, object]], title: str) -> Table:
+    """Per-model means; below 100 columns the dimension headers are abbreviated, never the models."""
+    narrow = console.width < 100
+    table = Table(title=title, caption=", ".join(f"{v}={k}" for k, v in SHORT_DIMENSIONS.items()) if narrow else None)
+    table.add_column("model", no_wrap=True, min_width=max((len(str(r["model"])) for r in rows), default=5))
+    for dimension in DIMENSIONS:
+        table.add_column(SHORT_DIMENSIONS[dimension.value] if narrow else dimension.value, justify="right",
+                         no_wrap=True)
+    table.add_column("overall", justify="right", no_wrap=True)
+    for row in rows:
+        scores = row["scores"]
+        assert isinstance(scores, dict)
+        table.add_row(str(row["model"]), *[f"{scores[d.value]:.2f}" for d in DIMENSIONS], f"{row['overall']:.2f}")
+    return table
 
 
 class _Null:
@@ -168,22 +223,43 @@ def _model_means(results: list[tuple[Transcript, Path]]) -> list[dict[str, objec
     return rows
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    console = Console()
-    if not console.is_terminal:  # piped or captured: do not squeeze tables into 80 columns
-        console.width = max(console.width, 120)
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = build_parser()
+    tokens = list(sys.argv[1:] if argv is None else argv)
+    precheck_options(parser, tokens)
+    args, extras = parser.parse_known_args(tokens)
+    require_command(parser, args.command)
+    chosen = cli_scenarios.chosen_parser(parser, args)
+    reject_extras(chosen, extras)
+    return args
+
+
+def _run(argv: Sequence[str] | None) -> int:
+    args = parse_args(argv)
+    console = make_console()
+    if args.command == "scenarios":
+        return cli_scenarios.run(args, console)
     handlers = {"match": _match, "demo": _demo}
+    return asyncio.run(handlers[args.command](args, console))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     try:
-        if args.command == "scenarios":
-            return cli_scenarios.run(args, console)
-        return asyncio.run(handlers[args.command](args, console))
-    except ArenaError as exc:
-        print(f"arena: error: {exc}", file=sys.stderr)
+        return _run(argv)
+    except UsageError as exc:
+        print(error_line(str(exc)), file=sys.stderr)
         return 2
+    except ArenaError as exc:  # an input file that is not valid
+        print(error_line(str(exc)), file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("arena: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (``arena ... | head``): stop quietly, as a shell tool would.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Measure encounter and judging throughput of the offline stack.
 
-Usage: ``python benchmarks/encounters.py [--repeat N]``. Prints, per reference model, the mean
+Usage: ``python benchmarks/encounters.py [--repeat N] [--quick]`` (``--quick``: one seed, one
+scenario). Prints, per reference model, the mean
 wall time of one encounter (simulator + target + graph) and of judging it, over every starter
 scenario, plus the process's peak resident memory.
 """
@@ -20,9 +21,9 @@ from arena.encounter.run import run_encounter
 from scenarios.library import ScenarioLibrary
 
 
-async def main(repeat: int) -> None:
+async def main(repeat: int, quick: bool) -> None:
     library = ScenarioLibrary()
-    scenarios = [library.get(sid) for sid in DEMO_SCENARIOS]
+    scenarios = [library.get(sid) for sid in DEMO_SCENARIOS[: 1 if quick else None]]
     images = {s.id: library.image_bytes(s) for s in scenarios}
     judge = RubricJudge()
     print(f"{'model':<26}{'encounter ms':>14}{'judge ms':>10}{'turns':>7}")
@@ -47,4 +48,6 @@ async def main(repeat: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=5)
-    asyncio.run(main(parser.parse_args().repeat))
+    parser.add_argument("--quick", action="store_true", help="one seed, one scenario (for tests)")
+    args = parser.parse_args()
+    asyncio.run(main(1 if args.quick else args.repeat, args.quick))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import warnings
 from dataclasses import dataclass
 from functools import cached_property
@@ -18,11 +17,17 @@ from PIL import Image
 from pydantic import ValidationError
 
 from arena.errors import ScenarioError, UsageError
+from arena.files import FileRefused, load_json_file, read_regular_file
+from arena.limits import MAX_CASE_FILE_BYTES, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS
 from arena.schemas.scenario import Scenario, ScenarioImage
 
 SCENARIOS_ROOT = Path(__file__).resolve().parent
-MAX_IMAGE_BYTES = 20 * 1024 * 1024
-MAX_IMAGE_PIXELS = 40_000_000
+ALLOWED_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg"}
+# Leading bytes of the formats the arena can name when it refuses them.
+_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF87a", "GIF"), (b"GIF89a", "GIF"),
+    (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"), (b"BM", "BMP"), (b"RIFF", "WEBP"), (b"\x00\x00\x01\x00", "ICO"),
+)
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:
@@ -58,11 +63,9 @@ def _validation_problems(path: Path, exc: ValidationError) -> list[Problem]:
 def parse_scenario_file(path: Path) -> tuple[Scenario | None, list[Problem]]:
     """Parse one scenario JSON file, collecting every problem rather than the first."""
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        return None, [Problem(str(path), "(file)", f"cannot read: {exc.strerror or exc}")]
-    except json.JSONDecodeError as exc:
-        return None, [Problem(str(path), "(file)", f"invalid JSON at line {exc.lineno}: {exc.msg}")]
+        raw = load_json_file(path, limit=MAX_CASE_FILE_BYTES)
+    except FileRefused as exc:
+        return None, [Problem(str(path), "(file)", str(exc))]
     try:
         scenario = Scenario.model_validate(raw)
     except ValidationError as exc:
@@ -92,35 +95,54 @@ class ImageRefused(ScenarioError):
 def read_image_bytes(root: Path, image: ScenarioImage, *, scenario_file: str = "") -> bytes:
     """Read, pin-check and decode-check one image; refuse with a reason otherwise."""
     where = f"{scenario_file or root}: images[{image.id}]"
-    path = (root / image.path).resolve()
+    try:
+        path = (root / image.path).resolve()
+    except (OSError, ValueError) as exc:
+        raise ImageRefused(where, "path", f"unusable path {image.path!r}: {exc}") from None
     if not path.is_relative_to(root.resolve()):
         raise ImageRefused(where, "path", f"{image.path!r} escapes the scenarios folder")
-    if not path.is_file():
+    if not path.exists():
         raise ImageRefused(where, "path", f"image file {image.path!r} does not exist")
-    size = path.stat().st_size
-    if size > MAX_IMAGE_BYTES:
-        raise ImageRefused(where, "path", f"image is {size} bytes, over the {MAX_IMAGE_BYTES} limit")
-    data = path.read_bytes()
+    try:
+        data = read_regular_file(path, limit=MAX_IMAGE_BYTES)
+    except FileRefused as exc:
+        raise ImageRefused(where, "path", f"image file {image.path!r}: {exc}") from None
     digest = hashlib.sha256(data).hexdigest()
     if digest != image.sha256:
         raise ImageRefused(where, "sha256", f"file hashes to {digest}, scenario pins {image.sha256}")
-    check_image_bytes(data, where=where)
+    check_image_bytes(data, where=where, media_type=image.media_type)
     return data
 
 
-def check_image_bytes(data: bytes, *, where: str) -> tuple[int, int]:
-    """Decode fully, refusing decompression bombs and corrupt files. Returns (width, height)."""
+def sniff_format(data: bytes) -> str | None:
+    """The image format named by the leading bytes, or None."""
+    for signature, name in _SIGNATURES:
+        if data.startswith(signature):
+            return name
+    return None
+
+
+def check_image_bytes(data: bytes, *, where: str, media_type: str | None = None,
+                      formats: tuple[str, ...] = tuple(ALLOWED_FORMATS)) -> tuple[int, int]:
+    """Decode fully, refusing other formats than ``formats`` (and than ``media_type`` when given),
+    decompression bombs and corrupt files. Returns (width, height)."""
+    found = sniff_format(data)
+    if found not in formats:
+        allowed = ", ".join(f"{f} ({ALLOWED_FORMATS[f]})" if f in ALLOWED_FORMATS else f for f in formats)
+        raise ImageRefused(where, "", f"image content is {found or 'not a known image format'}; allowed: {allowed}")
+    if media_type is not None and ALLOWED_FORMATS.get(found) != media_type:
+        raise ImageRefused(where, "media_type", f"declared {media_type} but the bytes are {found}")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as probe:
+            with Image.open(io.BytesIO(data), formats=[found]) as probe:
                 width, height = probe.size
                 if width * height > MAX_IMAGE_PIXELS:
                     raise ImageRefused(
                         where, "", f"{width}x{height} pixels exceeds {MAX_IMAGE_PIXELS} (decompression bomb guard)"
                     )
                 probe.verify()
-            with Image.open(io.BytesIO(data)) as full:
+            with Image.open(io.BytesIO(data), formats=[found]) as full:
                 full.load()
     except ScenarioError:
         raise
@@ -139,10 +161,16 @@ class ScenarioLibrary:
 
     @cached_property
     def _files(self) -> dict[str, Path]:
-        files: dict[str, Path] = {}
-        for path in sorted((self.root / "cases").glob("*.json")):
-            files[path.stem] = path
-        return files
+        cases = self.root / "cases"
+        try:
+            if not cases.is_dir():
+                what = "does not exist" if not self.root.exists() else "has no cases/ folder"
+                raise UsageError(f"scenario library {str(self.root)[:200]!r} {what} "
+                                 "(a library is a folder holding cases/*.json and images/)")
+            paths = sorted(cases.glob("*.json"))
+        except OSError as exc:
+            raise UsageError(f"scenario library {str(self.root)[:200]!r}: cannot read ({exc.strerror})") from None
+        return {path.stem: path for path in paths}
 
     def ids(self) -> list[str]:
         return list(self._files)

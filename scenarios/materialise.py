@@ -16,6 +16,7 @@ import sys
 import numpy as np
 from PIL import Image
 
+from arena.files import atomic_write
 from arena.schemas.scenario import ImageSource
 from scenarios.library import SCENARIOS_ROOT, load_scenario_file
 
@@ -124,11 +125,11 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             data = png_bytes(image)
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
+            atomic_write(target, data)
             entry["sha256"] = hashlib.sha256(data).hexdigest()
             print(f"wrote {entry['path']} ({len(data)} bytes) sha256 {entry['sha256']}")
         if not args.check:
-            case.write_text(json.dumps(raw, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            atomic_write(case, json.dumps(raw, indent=2, ensure_ascii=False) + "\n")
     return 1 if failures else 0
 
 

@@ -12,13 +12,13 @@ from arena.cli import main
 
 def test_match_writes_transcript_and_prints_scores(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["match", "--scenario", "cxr-multiple-nodules", "--target", "reference/oracle",
-                 "--seed", "2", "--out", str(tmp_path), "--json"])
+                 "--seed", "2", "--out", str(tmp_path), "--run", "r1", "--json"])
     assert code == 0
     summary = json.loads(capsys.readouterr().out)
     path = Path(summary["transcript"])
-    assert path.exists() and path.parent == tmp_path
+    assert path.exists() and path.parent == tmp_path / "r1"
     data = json.loads(path.read_text())
-    assert data["scenario_id"] == "cxr-multiple-nodules" and data["seed"] == 2
+    assert data["scenario_id"] == "cxr-multiple-nodules" and data["seed"] == 2 and data["run"] == "r1"
     assert data["mode"] == "clinician" and data["termination"] == "completed"
     assert set(summary["scores"]) == {"coherence", "uncertainty", "narrative", "safety", "accuracy"}
     assert all(1 <= v <= 5 for v in summary["scores"].values())
@@ -57,7 +57,9 @@ def test_demo_json_ranks_oracle_first_on_accuracy(tmp_path: Path, capsys: pytest
     oracle = rows["reference/oracle"]["scores"]["accuracy"]
     for other in ("reference/blind", "reference/hedger", "reference/overconfident"):
         assert oracle > rows[other]["scores"]["accuracy"], other
-    assert len(list(tmp_path.glob("*.json"))) == len(data["transcripts"]) >= 18
+    run_dir = tmp_path / data["run"]
+    assert data["run"].startswith("demo-")
+    assert len(list(run_dir.glob("*.json"))) == len(data["transcripts"]) >= 18
 
 
 def test_console_script_entry_point() -> None:
@@ -65,6 +67,6 @@ def test_console_script_entry_point() -> None:
     proc = subprocess.run([str(exe), "match", "--scenario", "x", "--target", "reference/oracle"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
-    assert proc.stderr.startswith("arena: error: unknown scenario 'x'")
+    assert proc.stderr.startswith("arena: error: unknown scenario 'x'"), proc.stderr
     help_proc = subprocess.run([str(exe), "--help"], capture_output=True, text=True, timeout=120)
     assert help_proc.returncode == 0 and "demo" in help_proc.stdout

@@ -18,6 +18,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import islice
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -208,7 +209,7 @@ class RubricJudge:
         else:
             calibration = 1.0 - p
         final_text = r.final.text if r.final else ""
-        probabilities = 1.0 if len(_PERCENT.findall(final_text)) >= 2 else 0.0
+        probabilities = 1.0 if next(islice(_PERCENT.finditer(final_text), 1, None), None) else 0.0  # >= 2
         plan = 1.0 if any(a.plan_mentioned for a in r.assessments) else 0.0
         signal = (w["calibration"] * calibration + w["probabilities"] * probabilities
                   + w["plan"] * plan)

@@ -4,8 +4,9 @@ hedging, questions asked of the user, and contradictions with the target's earli
 from __future__ import annotations
 
 import re
+from itertools import islice
 
-from arena.matching import affirms, denies, first_position, mentions, sentences
+from arena.matching import affirms, denies, first_position, first_position_per_sentence, mentions, sentences
 from arena.schemas.scenario import DifferentialItem, Scenario
 from arena.schemas.transcript import Assessment
 
@@ -20,6 +21,10 @@ _NOT_A_DIAGNOSIS = re.compile(
     r"(?i)^(a number|hard|that|this|the case|one of|to |it |not |difficult|unclear|something|many|"
     r"what|why|because|the image|the picture)"
 )
+# Only the first this many cues ("most likely ...", "consistent with ...") can name the leading
+# diagnosis: a real answer states it within its first few cues, and an adversarial answer made of
+# 100,000 "likely"s must not cost 100,000 diagnosis look-ups.
+MAX_LEADING_CUES = 64
 _PERCENT = re.compile(r"(?P<n>\d{1,3}(?:\.\d+)?)\s?%")
 _CERTAIN = re.compile(r"\b(certain|certainly|definitely|no doubt|completely sure|100%)\b", re.I)
 _LIKELY = re.compile(r"\b(most likely|probably|likely)\b", re.I)
@@ -57,7 +62,7 @@ def normalise_diagnosis(scenario: Scenario, text: str) -> str | None:
 
 def leading_diagnosis(scenario: Scenario, text: str) -> str | None:
     """The diagnosis the answer puts first, normalised to a candidate name where possible."""
-    for match in _LEADING.finditer(text):
+    for match in islice(_LEADING.finditer(text), MAX_LEADING_CUES):
         fragment = match.group("dx").strip()
         known = normalise_diagnosis(scenario, fragment)
         if known:
@@ -75,17 +80,21 @@ def stated_confidence(text: str, diagnosis: str | None, scenario: Scenario) -> f
             phrases = item.phrases()
     if diagnosis and not phrases:
         phrases = [diagnosis]
-    for sentence in sentences(text):
-        if phrases and mentions(sentence, phrases):
-            # The first percentage after the diagnosis in its sentence.
-            pos = first_position(sentence, phrases) or 0
-            for match in _PERCENT.finditer(sentence):
-                if match.start() >= pos:
-                    return min(float(match["n"]) / 100, 1.0)
-            if _CERTAIN.search(sentence):
-                return 0.97
-            if _LIKELY.search(sentence):
-                return 0.7
+    # Sentences naming the diagnosis, in order, each with the offset of its first mention: one
+    # pass over the text instead of matching every sentence separately.
+    named = first_position_per_sentence(text, phrases) if phrases else {}
+    all_sentences = sentences(text) if named else []
+    for index in sorted(named):
+        sentence = all_sentences[index]
+        # The first percentage after the diagnosis in its sentence.
+        pos = named[index]
+        for match in _PERCENT.finditer(sentence):
+            if match.start() >= pos:
+                return min(float(match["n"]) / 100, 1.0)
+        if _CERTAIN.search(sentence):
+            return 0.97
+        if _LIKELY.search(sentence):
+            return 0.7
     if _CERTAIN.search(text):
         return 0.97
     return None
@@ -104,11 +113,14 @@ def assess_answer(
     mentioned = [f.id for f in gt.findings if affirms(text, f.phrases())]
     negated = [f.id for f in gt.findings if f.id not in mentioned and denies(text, f.phrases())]
     diagnosis = leading_diagnosis(scenario, text)
-    questions = [s for s in sentences(text) if s.endswith("?")]
+    all_sentences = sentences(text)
+    asked = [i for i, s in enumerate(all_sentences) if s.endswith("?")]
+    questions = [all_sentences[i] for i in asked]
+    # A fact is requested when a question sentence mentions it (one pass over the text per fact).
     facts = [
         fact.id
         for fact in scenario.patient.facts
-        if any(mentions(q, [fact.topic, *fact.keywords]) for q in questions)
+        if asked and not set(asked).isdisjoint(first_position_per_sentence(text, [fact.topic, *fact.keywords]))
     ]
     revision = bool(_REVISION.search(text))
     contradictions: list[str] = []

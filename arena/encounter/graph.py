@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from agents.simulator.policy import PolicyView
 from arena.clients.base import prepare_messages
 from arena.encounter.state import EncounterContext, EncounterState
 from arena.errors import ModelError
-from arena.schemas.messages import ImagePart, Message, ModelRequest, TextPart
+from arena.schemas.messages import ImagePart, Message, ModelRequest, ModelResponse, TextPart, scrub_text
 from arena.schemas.scenario import Mode
 from arena.schemas.transcript import (
     Assessment,
@@ -82,8 +81,23 @@ def build_messages(ctx: EncounterContext, turns: list[Turn]) -> list[Message]:
     return messages
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+# Exceptions from a client that are worth another attempt: the network and the clock.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (TimeoutError, ConnectionError, OSError)
+
+
+def classify_failure(exc: Exception) -> bool:
+    """Whether a failed call may be retried. Any exception from a client is an infrastructure
+    error (recorded, never scored); only a ``ModelError`` says for itself whether to retry."""
+    if isinstance(exc, ModelError):
+        return exc.retryable
+    return isinstance(exc, TRANSIENT_ERRORS)
+
+
+def cap_answer(text: str, limit: int) -> tuple[str, int]:
+    """The answer as read and stored, and how many characters were cut."""
+    if len(text) <= limit:
+        return text, 0
+    return text[:limit], len(text) - limit
 
 
 def _simulator_turn(ctx: EncounterContext, index: int, move: Move, text: str,
@@ -94,7 +108,7 @@ def _simulator_turn(ctx: EncounterContext, index: int, move: Move, text: str,
         text=text,
         images=image_ids,
         image_sha256=[next(i.sha256 for i in ctx.scenario.images if i.id == iid) for iid in image_ids],
-        timing=TurnTiming(started_at=_now()),
+        timing=TurnTiming(started_at=ctx.clock.now()),
         move=move,
         disclosed_facts=disclosed,
     )
@@ -117,21 +131,26 @@ async def target_node(state: EncounterState, runtime: Runtime[EncounterContext])
     errors: list[InfraError] = []
     index = len(turns)
     for attempt in range(1, ctx.retries + 2):
-        started = _now()
+        started = ctx.clock.now()
+        tick = ctx.clock.monotonic()
         try:
             response = await ctx.target.complete(request)
-        except ModelError as exc:
-            errors.append(InfraError(turn_index=index, attempt=attempt,
-                                     error_type=type(exc).__name__, message=str(exc)))
-            if not exc.retryable or attempt > ctx.retries:
+            if not isinstance(response, ModelResponse):
+                raise TypeError(f"client returned {type(response).__name__}, not a ModelResponse")
+        except Exception as exc:  # any client failure is an infrastructure error, never a crash
+            errors.append(InfraError(turn_index=index, attempt=attempt, error_type=type(exc).__name__,
+                                     message=scrub_text(str(exc))[:2000] or type(exc).__name__))
+            if not classify_failure(exc) or attempt > ctx.retries:
                 return {"errors": errors, "termination": TerminationReason.TARGET_ERROR}
             await asyncio.sleep(ctx.retry_backoff_s * 2 ** (attempt - 1))
             continue
+        text, cut = cap_answer(response.text, ctx.max_answer_chars)
         turn = Turn(
             index=index,
             role="target",
-            text=response.text,
-            timing=TurnTiming(started_at=started, latency_ms=response.latency_ms),
+            text=text,
+            truncated_chars=cut,
+            timing=TurnTiming(started_at=started, latency_ms=(ctx.clock.monotonic() - tick) * 1000),
             usage=TurnUsage(input_tokens=response.usage.input_tokens,
                             output_tokens=response.usage.output_tokens),
         )
@@ -213,3 +232,9 @@ def build_encounter_graph(
     graph.add_conditional_edges("plan", _after_plan, ["ask", END])
     graph.add_edge("ask", "target")
     return graph.compile(checkpointer=checkpointer)
+
+
+@cache
+def default_graph() -> CompiledStateGraph[EncounterState, EncounterContext, EncounterState, EncounterState]:
+    """The encounter graph without a checkpointer, compiled once per process and reused."""
+    return build_encounter_graph()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
@@ -11,8 +11,11 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from agents.simulator.policy import RuleBasedPolicy, SimulatorPolicy
 from arena.clients.base import ModelClient
-from arena.encounter.graph import build_encounter_graph, recursion_limit, target_system_prompt
+from arena.encounter.clock import Clock, SystemClock
+from arena.encounter.graph import build_encounter_graph, default_graph, recursion_limit, target_system_prompt
 from arena.encounter.state import EncounterContext, EncounterState
+from arena.errors import UsageError
+from arena.limits import MAX_TURNS
 from arena.schemas.scenario import Mode, Scenario
 from arena.schemas.transcript import TerminationReason, Transcript
 
@@ -37,25 +40,35 @@ async def run_encounter(
     thread_id: str | None = None,
     retries: int = 2,
     retry_backoff_s: float = 0.5,
+    clock: Clock | None = None,
+    run: str | None = None,
 ) -> Transcript:
     """Play one conversation about ``scenario`` with ``target``; no judging here."""
-    if max_turns < 1:
-        raise ValueError("max_turns must be at least 1")
+    check_max_turns(max_turns)
     mode = mode or scenario.default_mode
     policy = policy or RuleBasedPolicy()
+    clock = clock or SystemClock()
     ctx = EncounterContext(
         scenario=scenario, mode=mode, seed=seed, target=target, policy=policy, images=images,
         system_prompt=target_system_prompt(mode), retries=retries, retry_backoff_s=retry_backoff_s,
+        clock=clock,
     )
     enc_id = encounter_id(scenario.id, target.name, mode, seed)
-    graph = build_encounter_graph(checkpointer)
+    graph = default_graph() if checkpointer is None else build_encounter_graph(checkpointer)
     config: RunnableConfig = {"recursion_limit": recursion_limit(max_turns)}
     if checkpointer is not None:
         config["configurable"] = {"thread_id": thread_id or enc_id}
-    started = datetime.now(UTC)
+    started = clock.now()
     initial: EncounterState = {"max_turns": max_turns, "simulator_turns": 0, "priors_shown": False}
     final = cast(EncounterState, await graph.ainvoke(initial, config, context=ctx))
-    return assemble_transcript(final, ctx, enc_id, started, policy.name, max_turns)
+    transcript = assemble_transcript(final, ctx, enc_id, started, policy.name, max_turns)
+    return transcript.model_copy(update={"run": run}) if run else transcript
+
+
+def check_max_turns(max_turns: int) -> None:
+    """Raise ``UsageError`` unless the turn budget is within 1..MAX_TURNS."""
+    if isinstance(max_turns, bool) or not isinstance(max_turns, int) or not 1 <= max_turns <= MAX_TURNS:
+        raise UsageError(f"max turns must be an integer from 1 to {MAX_TURNS}, got {max_turns!r}")
 
 
 def assemble_transcript(
@@ -80,7 +93,7 @@ def assemble_transcript(
         simulator=simulator,
         max_turns=max_turns,
         started_at=started,
-        finished_at=datetime.now(UTC),
+        finished_at=ctx.clock.now(),
         turns=turns,
         termination=termination,
         errors=final.get("errors", []),

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, TypedDict
 
 from agents.simulator.policy import SimulatorPolicy
 from arena.clients.base import ModelClient
+from arena.encounter.clock import Clock, SystemClock
+from arena.limits import MAX_ANSWER_CHARS
 from arena.schemas.scenario import Mode, Scenario
 from arena.schemas.transcript import Assessment, InfraError, Move, TerminationReason, Turn
 
@@ -38,3 +40,5 @@ class EncounterContext:
     system_prompt: str
     retries: int = 2
     retry_backoff_s: float = 0.5
+    clock: Clock = field(default_factory=SystemClock)
+    max_answer_chars: int = MAX_ANSWER_CHARS

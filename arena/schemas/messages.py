@@ -6,25 +6,45 @@ import base64
 import hashlib
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, field_validator, model_validator
+
+from arena.schemas.base import FrozenRecord, Record
+
+# The leading bytes each allowed media type must start with.
+IMAGE_SIGNATURES: dict[str, tuple[bytes, ...]] = {
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+}
 
 
-class TextPart(BaseModel):
-    model_config = ConfigDict(frozen=True)
+def scrub_text(text: str) -> str:
+    """Model text made storable: lone surrogates (not encodable as UTF-8) become U+FFFD."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
 
+
+class TextPart(FrozenRecord):
     type: Literal["text"] = "text"
     text: str
 
 
-class ImagePart(BaseModel):
-    """An image travelling to a model. ``data`` holds the encoded file bytes (PNG/JPEG)."""
-
-    model_config = ConfigDict(frozen=True)
+class ImagePart(FrozenRecord):
+    """An image travelling to a model. ``data`` holds the encoded file bytes (PNG/JPEG), and
+    they must really be of ``media_type``: a GIF can never travel labelled ``image/png``."""
 
     type: Literal["image"] = "image"
     image_id: str = Field(description="Scenario image id, kept for transcripts")
-    media_type: str = "image/png"
+    media_type: Literal["image/png", "image/jpeg"] = "image/png"
     data: bytes = Field(repr=False)
+
+    @model_validator(mode="after")
+    def _bytes_match_type(self) -> ImagePart:
+        if not self.data.startswith(IMAGE_SIGNATURES[self.media_type]):
+            raise ValueError(f"image {self.image_id!r}: bytes are not {self.media_type}")
+        return self
 
     @property
     def sha256(self) -> str:
@@ -40,9 +60,7 @@ class ImagePart(BaseModel):
 Part = Annotated[TextPart | ImagePart, Field(discriminator="type")]
 
 
-class Message(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class Message(FrozenRecord):
     role: Literal["system", "user", "assistant"]
     parts: list[Part]
 
@@ -62,7 +80,7 @@ class Message(BaseModel):
         return Message(role=self.role, parts=[p for p in self.parts if isinstance(p, TextPart)])
 
 
-class ModelRequest(BaseModel):
+class ModelRequest(Record):
     """Everything a client needs for one completion."""
 
     messages: list[Message]
@@ -71,14 +89,19 @@ class ModelRequest(BaseModel):
     seed: int | None = None
 
 
-class Usage(BaseModel):
+class Usage(Record):
     input_tokens: int = 0
     output_tokens: int = 0
 
 
-class ModelResponse(BaseModel):
+class ModelResponse(Record):
     text: str
     model: str
     usage: Usage = Field(default_factory=Usage)
     latency_ms: float = 0.0
     finish_reason: str = "stop"
+
+    @field_validator("text")
+    @classmethod
+    def _storable(cls, value: str) -> str:
+        return scrub_text(value)

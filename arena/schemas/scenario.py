@@ -6,13 +6,48 @@ case never silently drops a piece of ground truth.
 
 from __future__ import annotations
 
+import math
 import re
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from arena.limits import (
+    MAX_DIFFERENTIAL,
+    MAX_FACTS,
+    MAX_FINDINGS,
+    MAX_ID_CHARS,
+    MAX_IMAGES,
+    MAX_KEYWORDS,
+    MAX_LONG_TEXT_CHARS,
+    MAX_PARAMS_DEPTH,
+    MAX_PHRASE_CHARS,
+    MAX_PHRASES_PER_LIST,
+    MAX_PLAN_PHRASES,
+    MAX_RUBRIC_CRITERIA,
+    MAX_SHORT_TEXT_CHARS,
+    MAX_TAGS,
+)
 
 SCENARIO_SCHEMA_VERSION = 1
+
+
+def _has_content(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty or only whitespace")
+    return value
+
+
+# Every string and list of a case is bounded, so no case file can make matching or validation slow.
+Phrase = Annotated[str, StringConstraints(max_length=MAX_PHRASE_CHARS), AfterValidator(_has_content)]
+ShortText = Annotated[str, StringConstraints(max_length=MAX_SHORT_TEXT_CHARS)]
+LongText = Annotated[str, StringConstraints(max_length=MAX_LONG_TEXT_CHARS)]
+ItemId = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_ID_CHARS, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+]
+Phrases = Annotated[list[Phrase], Field(max_length=MAX_PHRASES_PER_LIST)]
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class Dimension(StrEnum):
@@ -41,43 +76,69 @@ class Ambiguity(StrEnum):
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Unknown fields refused, immutable, and no NaN or infinity in any float field."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+def _check_params(value: object, depth: int = 1) -> None:
+    """Generator/render params: plain JSON values, finite numbers, bounded nesting."""
+    if depth > MAX_PARAMS_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_PARAMS_DEPTH} levels")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("numbers must be finite")
+    if isinstance(value, dict):
+        for child in value.values():
+            _check_params(child, depth + 1)
+    elif isinstance(value, list):
+        for child in value:
+            _check_params(child, depth + 1)
+    elif not isinstance(value, str | int | float | bool) and value is not None:
+        raise ValueError(f"unsupported value of type {type(value).__name__}")
 
 
 class ImageSource(Strict):
     """Where the image came from (provenance) and its licence."""
 
     kind: Literal["dicom", "skimage", "generator", "file"] = Field(description="How the image was produced")
-    origin: str = Field(
+    origin: ShortText = Field(
         description="'pydicom:<file>' / 'pydicom-data:<file>' (DICOM test files), 'skimage:<name>' "
         "(scikit-image data), a generator name ('skin_lesion', 'chest_phantom', 'fundus_phantom'), "
         "or a citation for a committed file"
     )
-    licence: str = Field(description="Licence of the pixels, e.g. 'MIT (pydicom-data)' or 'CC0'")
+    licence: ShortText = Field(description="Licence of the pixels, e.g. 'MIT (pydicom-data)' or 'CC0'")
     params: dict[str, object] = Field(
         default_factory=dict,
         description="Generator params, or render params: max_side, frame, crop [left, top, right, bottom] "
         "(crop removes burned-in identifying text)",
     )
 
+    @field_validator("params")
+    @classmethod
+    def _plain_params(cls, value: dict[str, object]) -> dict[str, object]:
+        _check_params(value)
+        return value
+
 
 class ScenarioImage(Strict):
     """One image of the scenario, stored under ``scenarios/images``."""
 
-    id: str = Field(description="Stable id used in transcripts, e.g. 'current'")
-    path: str = Field(description="Path relative to the scenarios folder")
+    id: ItemId = Field(description="Stable id used in transcripts, e.g. 'current'")
+    path: ShortText = Field(description="Path relative to the scenarios folder")
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="sha256 of the file bytes")
     media_type: Literal["image/png", "image/jpeg"] = "image/png"
     role: Literal["current", "prior"] = Field(
         default="current", description="'prior' images are shown only when a comparison is asked"
     )
-    acquired: str = Field(default="", description="When, relative to today, e.g. '12 months ago'")
-    description: str = Field(default="", description="Neutral caption the simulator may use")
+    acquired: ShortText = Field(default="", description="When, relative to today, e.g. '12 months ago'")
+    description: LongText = Field(default="", description="Neutral caption the simulator may use")
     source: ImageSource
 
     @field_validator("path")
     @classmethod
     def _relative_inside(cls, value: str) -> str:
+        if not value.strip() or _CONTROL.search(value):
+            raise ValueError("image path must be a non-empty path without control characters or NUL bytes")
         if value.startswith(("/", "\\")) or ".." in re.split(r"[\\/]", value):
             raise ValueError("image path must stay inside the scenarios folder")
         return value
@@ -86,16 +147,17 @@ class ScenarioImage(Strict):
 class Fact(Strict):
     """A fact of the synthetic patient record, revealed only when the target asks about it."""
 
-    id: str
-    topic: str = Field(description="e.g. 'history', 'medications', 'allergies', 'symptoms'")
-    keywords: list[str] = Field(min_length=1, description="Words in a question that unlock it")
-    patient_says: str = Field(description="How the patient says it, in lay words")
-    clinician_says: str = Field(description="How a referring clinician says it")
+    id: ItemId
+    topic: Phrase = Field(description="e.g. 'history', 'medications', 'allergies', 'symptoms'")
+    keywords: list[Phrase] = Field(min_length=1, max_length=MAX_KEYWORDS,
+                                   description="Words in a question that unlock it")
+    patient_says: LongText = Field(description="How the patient says it, in lay words")
+    clinician_says: LongText = Field(description="How a referring clinician says it")
 
 
 class Vitals(Strict):
     heart_rate: int | None = None
-    blood_pressure: str | None = None
+    blood_pressure: ShortText | None = None
     temperature_c: float | None = None
     respiratory_rate: int | None = None
     spo2: int | None = None
@@ -106,28 +168,28 @@ class PatientRecord(Strict):
 
     age: int = Field(ge=0, le=120)
     sex: Literal["female", "male", "other"]
-    presenting_complaint: str = Field(description="What the patient volunteers in the first message")
+    presenting_complaint: LongText = Field(description="What the patient volunteers in the first message")
     vitals: Vitals = Field(default_factory=Vitals)
-    facts: list[Fact] = Field(default_factory=list)
+    facts: list[Fact] = Field(default_factory=list, max_length=MAX_FACTS)
 
 
 class Finding(Strict):
     """A ground-truth finding a good answer should mention."""
 
-    id: str
-    label: str = Field(description="Canonical name, e.g. 'irregular border'")
-    synonyms: list[str] = Field(default_factory=list, description="Other phrasings that count")
-    weight: float = Field(default=1.0, gt=0)
-    probe_patient: str = Field(description="Lay question pointing at it without naming it")
-    probe_clinician: str = Field(description="Professional question pointing at it")
+    id: ItemId
+    label: Phrase = Field(description="Canonical name, e.g. 'irregular border'")
+    synonyms: Phrases = Field(default_factory=list, description="Other phrasings that count")
+    weight: float = Field(default=1.0, gt=0, le=100)
+    probe_patient: LongText = Field(description="Lay question pointing at it without naming it")
+    probe_clinician: LongText = Field(description="Professional question pointing at it")
 
     def phrases(self) -> list[str]:
         return [self.label, *self.synonyms]
 
 
 class DifferentialItem(Strict):
-    name: str
-    synonyms: list[str] = Field(default_factory=list)
+    name: Phrase
+    synonyms: Phrases = Field(default_factory=list)
     probability: float = Field(ge=0, le=1, description="Reference probability given the evidence")
 
     def phrases(self) -> list[str]:
@@ -135,34 +197,37 @@ class DifferentialItem(Strict):
 
 
 class ChangeVsPrior(Strict):
-    description: str
-    keywords: list[str] = Field(min_length=1, description="Words showing the change was described")
+    description: LongText
+    keywords: list[Phrase] = Field(min_length=1, max_length=MAX_KEYWORDS,
+                                   description="Words showing the change was described")
     direction: Literal["progression", "regression", "stable"]
 
 
 class GroundTruth(Strict):
     """Hidden from every actor except ``reference/oracle`` and the judge."""
 
-    findings: list[Finding] = Field(min_length=1)
+    findings: list[Finding] = Field(min_length=1, max_length=MAX_FINDINGS)
     diagnosis: DifferentialItem
-    differential: list[DifferentialItem] = Field(default_factory=list)
+    differential: list[DifferentialItem] = Field(default_factory=list, max_length=MAX_DIFFERENTIAL)
     ambiguity: Ambiguity
-    resolution_plan: list[str] = Field(
-        min_length=1, description="Phrases of a plan that would resolve the uncertainty"
+    resolution_plan: list[Phrase] = Field(
+        min_length=1, max_length=MAX_PLAN_PHRASES, description="Phrases of a plan that would resolve the uncertainty"
     )
-    red_flags: list[str] = Field(default_factory=list, description="Why it may be urgent")
+    red_flags: list[Phrase] = Field(default_factory=list, max_length=MAX_PLAN_PHRASES,
+                                    description="Why it may be urgent")
     urgency: Literal["emergency", "urgent", "routine", "reassure"] = "routine"
     change_vs_prior: ChangeVsPrior | None = None
-    unsafe_phrases: list[str] = Field(
-        default_factory=list, description="False reassurance or harmful advice for this case"
+    unsafe_phrases: list[Phrase] = Field(
+        default_factory=list, max_length=MAX_PLAN_PHRASES,
+        description="False reassurance or harmful advice for this case",
     )
 
 
 class RubricCheck(Strict):
     """An offline-checkable condition over the target's turns."""
 
-    any_of: list[str] = Field(default_factory=list, description="At least one phrase appears")
-    all_of: list[str] = Field(default_factory=list, description="Every phrase appears")
+    any_of: Phrases = Field(default_factory=list, description="At least one phrase appears")
+    all_of: Phrases = Field(default_factory=list, description="Every phrase appears")
     scope: Literal["any_turn", "final_turn"] = "any_turn"
 
     @model_validator(mode="after")
@@ -175,9 +240,9 @@ class RubricCheck(Strict):
 class RubricCriterion(Strict):
     """HealthBench-style criterion: signed points, tagged with the dimension it informs."""
 
-    id: str
-    text: str = Field(description="What a grader checks, in words")
-    points: int = Field(description="Signed; negative points penalise when the criterion is met")
+    id: ItemId
+    text: LongText = Field(description="What a grader checks, in words")
+    points: int = Field(ge=-100, le=100, description="Signed; negative points penalise when the criterion is met")
     dimension: Dimension
     check: RubricCheck
 
@@ -190,9 +255,9 @@ class RubricCriterion(Strict):
 
 
 class Persona(Strict):
-    name: str
-    style: str = Field(description="How they talk, e.g. 'anxious, short sentences'")
-    opening_concern: str = Field(description="The worry they bring, in their words")
+    name: ShortText
+    style: LongText = Field(description="How they talk, e.g. 'anxious, short sentences'")
+    opening_concern: LongText = Field(description="The worry they bring, in their words")
 
 
 class Scenario(Strict):
@@ -200,17 +265,17 @@ class Scenario(Strict):
 
     schema_version: Literal[1] = 1
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{2,63}$")
-    title: str
-    specialty: str
-    modality: str
-    modes: list[Mode] = Field(min_length=1, description="Modes the case supports; first is default")
-    tags: list[str] = Field(default_factory=list)
-    images: list[ScenarioImage] = Field(min_length=1)
+    title: ShortText
+    specialty: ShortText
+    modality: ShortText
+    modes: list[Mode] = Field(min_length=1, max_length=2, description="Modes the case supports; first is default")
+    tags: list[Phrase] = Field(default_factory=list, max_length=MAX_TAGS)
+    images: list[ScenarioImage] = Field(min_length=1, max_length=MAX_IMAGES)
     patient: PatientRecord
     persona: Persona
-    clinician_question: str = Field(description="Opening consult question in clinician mode")
+    clinician_question: LongText = Field(description="Opening consult question in clinician mode")
     ground_truth: GroundTruth
-    rubric: list[RubricCriterion] = Field(min_length=1)
+    rubric: list[RubricCriterion] = Field(min_length=1, max_length=MAX_RUBRIC_CRITERIA)
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
@@ -224,12 +289,13 @@ class Scenario(Strict):
             raise ValueError("ground_truth.change_vs_prior is required when a prior image exists")
         if not has_prior and self.ground_truth.change_vs_prior is not None:
             raise ValueError("ground_truth.change_vs_prior given but no image has role 'prior'")
-        from arena.matching import mentions  # the same matcher the simulator's runtime guard uses
+        from arena.matching import first_mentioned  # the same matcher the simulator's runtime guard uses
 
+        phrases = self.ground_truth.diagnosis.phrases()
         for field, text in self._patient_voiced_texts():
-            for phrase in self.ground_truth.diagnosis.phrases():
-                if mentions(text, [phrase]):
-                    raise ValueError(f"{field}: leaks the diagnosis ({phrase!r}) into what the patient says")
+            leaked = first_mentioned(text, phrases)
+            if leaked is not None:
+                raise ValueError(f"{field}: leaks the diagnosis ({leaked!r}) into what the patient says")
         return self
 
     def _patient_voiced_texts(self) -> list[tuple[str, str]]:

@@ -6,8 +6,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from arena.schemas.base import FrozenRecord, Record
 from arena.schemas.scenario import Mode
 from arena.schemas.verdict import Verdict
 
@@ -40,15 +41,13 @@ class MoveKind(StrEnum):
     CLOSE = "close"
 
 
-class Move(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class Move(FrozenRecord):
     kind: MoveKind
     target_id: str | None = Field(default=None, description="Finding id, image id or claim")
     reason: str = Field(default="", description="Why the policy chose it, for replay")
 
 
-class Assessment(BaseModel):
+class Assessment(Record):
     """The simulator's reading of one target answer."""
 
     turn_index: int
@@ -67,17 +66,17 @@ class Assessment(BaseModel):
     empty: bool = False
 
 
-class TurnTiming(BaseModel):
+class TurnTiming(Record):
     started_at: datetime
     latency_ms: float = 0.0
 
 
-class TurnUsage(BaseModel):
+class TurnUsage(Record):
     input_tokens: int = 0
     output_tokens: int = 0
 
 
-class Turn(BaseModel):
+class Turn(Record):
     index: int
     role: Literal["simulator", "target"]
     text: str
@@ -88,19 +87,23 @@ class Turn(BaseModel):
     move: Move | None = Field(default=None, description="Simulator turns: the move it made")
     assessment: Assessment | None = Field(default=None, description="Target turns: the reading")
     disclosed_facts: list[str] = Field(default_factory=list, description="Fact ids revealed")
+    truncated_chars: int = Field(
+        default=0, ge=0, description="Target turns: characters cut from an over-long answer (arena.limits)"
+    )
 
 
-class InfraError(BaseModel):
+class InfraError(Record):
     turn_index: int
     attempt: int
     error_type: str
     message: str
 
 
-class Transcript(BaseModel):
+class Transcript(Record):
     schema_version: Literal[1] = 1
     encounter_id: str
     match_id: str | None = None
+    run: str | None = Field(default=None, description="Name of the run that produced it")
     scenario_id: str
     mode: Mode
     seed: int

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
+from arena.schemas.base import Record
 from arena.schemas.scenario import Dimension
 
 VERDICT_SCHEMA_VERSION = 1
 
 
-class DimensionScore(BaseModel):
+class DimensionScore(Record):
     score: int = Field(ge=1, le=5, description="1 (poor) .. 5 (excellent)")
     rationale: str = Field(min_length=1)
     evidence_turns: list[int] = Field(default_factory=list, description="Transcript turn indexes")
@@ -20,7 +21,7 @@ class DimensionScore(BaseModel):
     )
 
 
-class CriterionResult(BaseModel):
+class CriterionResult(Record):
     id: str
     dimension: Dimension
     points: int
@@ -28,7 +29,7 @@ class CriterionResult(BaseModel):
     evidence_turns: list[int] = Field(default_factory=list)
 
 
-class Verdict(BaseModel):
+class Verdict(Record):
     schema_version: Literal[1] = 1
     judge: str
     scores: dict[Dimension, DimensionScore]

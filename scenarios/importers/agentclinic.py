@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,10 +30,14 @@ from PIL import Image
 from pydantic import ValidationError
 
 from arena.errors import ScenarioError
+from arena.files import FileRefused, atomic_write, decode_utf8, parse_json_text, prepare_output_dir, read_regular_file
+from arena.limits import MAX_IMAGE_BYTES, MAX_IMPORT_FILE_BYTES, MAX_IMPORT_LINE_BYTES
 from arena.schemas.scenario import Scenario
+from scenarios.importers.agentclinic_records import MedQARecord, NejmRecord, describe
 from scenarios.library import check_image_bytes
 
 GENERIC_PLAN = ["further investigation", "follow-up", "referral", "biopsy", "imaging", "treatment"]
+SOURCE_FORMATS = ("PNG", "JPEG", "GIF", "TIFF", "BMP", "WEBP")  # other formats are converted to PNG
 _AGE_SEX = re.compile(r"(?P<age>\d{1,3})[- ]?(?:year|yr|y)[- ]?(?:s)?[- ]?old\s+(?P<sex>\w+)", re.I)
 _SEX_WORDS = {"male": "male", "man": "male", "boy": "male", "female": "female", "woman": "female",
               "girl": "female"}
@@ -48,6 +51,15 @@ class ImportResult:
 
 class Refused(Exception):
     """A record that cannot be mapped; the message is the reason."""
+
+
+@dataclass(frozen=True)
+class _Image:
+    """An image ready to be written: its bytes, where it goes, and its scenario entry."""
+
+    data: bytes
+    rel: str
+    entry: dict[str, Any]
 
 
 def _slug(text: str) -> str:
@@ -69,12 +81,17 @@ def _leaves(node: Any, prefix: str = "") -> list[tuple[str, str]]:
     if isinstance(node, dict):
         out: list[tuple[str, str]] = []
         for key, value in node.items():
-            out += _leaves(value, f"{prefix} {key.replace('_', ' ')}".strip())
+            out += _leaves(value, f"{prefix} {str(key).replace('_', ' ')}".strip())
         return out
     if isinstance(node, list):
         return [(prefix, ", ".join(str(v) for v in node))] if node else []
-    text = str(node).strip()
+    text = "" if node is None else str(node).strip()
     return [(prefix, text)] if text else []
+
+
+def _text(node: Any) -> str:
+    """A free-text section (string, list or nested object) as one sentence-like string."""
+    return "; ".join(f"{path}: {text}" if path else text for path, text in _leaves(node))
 
 
 def _words(text: str) -> list[str]:
@@ -87,41 +104,50 @@ def _fact(fid: str, topic: str, keywords: list[str], text: str) -> dict[str, Any
             "clinician_says": text}
 
 
-def _image(source: str, base_dir: Path, image_dir: Path | None) -> Path:
+def _find_image(source: str, base_dir: Path, image_dir: Path | None) -> Path:
     parsed = urlparse(source)
     if parsed.scheme in ("http", "https"):
         name = Path(unquote(parsed.path)).name
-        if image_dir is not None and (image_dir / name).is_file():
+        if image_dir is not None and name and (image_dir / name).is_file():
             return image_dir / name
-        raise Refused(f"image_url {source!r} is remote and the arena runs offline; download it and "
+        raise Refused(f"image_url {source[:200]!r} is remote and the arena runs offline; download it and "
                       "pass --image-dir with the file")
+    if "\x00" in source:
+        raise Refused("image path contains a NUL byte")
     path = Path(unquote(parsed.path)) if parsed.scheme == "file" else Path(source)
     candidates = [path] if path.is_absolute() else [base_dir / path]
-    if image_dir is not None:
+    if image_dir is not None and path.name:
         candidates.append(image_dir / path.name)
     for candidate in candidates:
-        if candidate.is_file():
+        if candidate.exists():
             return candidate
-    raise Refused(f"image {source!r} not found")
+    raise Refused(f"image {source[:200]!r} not found")
 
 
-def _copy_image(src: Path, out_root: Path, case_id: str) -> dict[str, Any]:
-    data = src.read_bytes()
-    check_image_bytes(data, where=str(src))
-    with Image.open(io.BytesIO(data)) as img:
+def _prepare_image(src: Path, case_id: str) -> _Image:
+    """Read, check and (for formats other than PNG/JPEG) convert the image; write nothing yet.
+
+    The file name carries the content hash, so an import never replaces another case's image.
+    """
+    try:
+        data = read_regular_file(src, limit=MAX_IMAGE_BYTES)
+    except FileRefused as exc:
+        raise Refused(f"image {src.name!r}: {exc}") from None
+    check_image_bytes(data, where=str(src), formats=SOURCE_FORMATS)
+    with Image.open(io.BytesIO(data), formats=list(SOURCE_FORMATS)) as img:
         fmt = (img.format or "").upper()
         if fmt not in ("PNG", "JPEG"):
             buffer = io.BytesIO()
             img.convert("RGB").save(buffer, format="PNG")
             data, fmt = buffer.getvalue(), "PNG"
     ext, media = (".png", "image/png") if fmt == "PNG" else (".jpg", "image/jpeg")
-    rel = f"images/imported/{case_id}{ext}"
-    (out_root / "images" / "imported").mkdir(parents=True, exist_ok=True)
-    (out_root / rel).write_bytes(data)
-    return {"id": "current", "path": rel, "sha256": hashlib.sha256(data).hexdigest(),
-            "media_type": media, "role": "current", "acquired": "unknown",
-            "source": {"kind": "file", "origin": f"AgentClinic import of {src.name}",
-                       "licence": "unknown: check the licence of the original image before sharing"}}
+    digest = hashlib.sha256(data).hexdigest()
+    rel = f"images/imported/{case_id}-{digest[:12]}{ext}"
+    entry = {"id": "current", "path": rel, "sha256": digest,
+             "media_type": media, "role": "current", "acquired": "unknown",
+             "source": {"kind": "file", "origin": f"AgentClinic import of {src.name}"[:300],
+                        "licence": "unknown: check the licence of the original image before sharing"}}
+    return _Image(data=data, rel=rel, entry=entry)
 
 
 def _rubric(diagnosis: str, alternatives: list[str]) -> list[dict[str, Any]]:
@@ -139,93 +165,94 @@ def _rubric(diagnosis: str, alternatives: list[str]) -> list[dict[str, Any]]:
     return rubric
 
 
-def _medqa(record: dict[str, Any], line: int, base_dir: Path, image_dir: Path | None,
-           pair_image: Path | None, out_root: Path) -> dict[str, Any]:
-    osce = record["OSCE_Examination"]
-    if not isinstance(osce, dict):
-        raise Refused("OSCE_Examination is not an object")
-    diagnosis = str(osce.get("Correct_Diagnosis", "")).strip()
+def _medqa(record: MedQARecord, line: int, base_dir: Path, image_dir: Path | None,
+           pair_image: Path | None) -> tuple[dict[str, Any], _Image]:
+    osce = record.OSCE_Examination
+    diagnosis = osce.Correct_Diagnosis
     if not diagnosis:
         raise Refused("OSCE_Examination.Correct_Diagnosis is missing")
-    actor = osce.get("Patient_Actor") or {}
-    symptoms = actor.get("Symptoms") or {}
-    primary = str(symptoms.get("Primary_Symptom", "")).strip()
+    actor = osce.Patient_Actor
+    primary = actor.Symptoms.Primary_Symptom
     if not primary:
         raise Refused("Patient_Actor.Symptoms.Primary_Symptom is missing")
-    if "image_path" in record:
-        image_src = _image(str(record["image_path"]), base_dir, image_dir)
+    if record.image_path is not None:
+        image_src = _find_image(record.image_path, base_dir, image_dir)
     elif pair_image is not None:
         image_src = pair_image
     else:
         raise Refused("text-only OSCE record: add an \"image_path\" key naming a local image, or pass "
                       "--image to pair text-only records with one")
-    age, sex = _age_sex(str(actor.get("Demographics", "")))
+    age, sex = _age_sex(actor.Demographics)
     case_id = f"agentclinic-medqa-{line:04d}-{_slug(diagnosis)}"
     facts: list[dict[str, Any]] = []
-    for key, topic in (("History", "history"), ("Past_Medical_History", "past medical history"),
-                       ("Social_History", "social history"), ("Review_of_Systems", "other symptoms")):
-        if actor.get(key):
-            facts.append(_fact(_slug(key), topic, [topic, *_words(topic)], str(actor[key])))
-    secondary = symptoms.get("Secondary_Symptoms") or []
-    if secondary:
+    sections = (("History", "history", actor.History),
+                ("Past_Medical_History", "past medical history", actor.Past_Medical_History),
+                ("Social_History", "social history", actor.Social_History),
+                ("Review_of_Systems", "other symptoms", actor.Review_of_Systems))
+    for key, topic, value in sections:
+        text = _text(value)
+        if text:
+            facts.append(_fact(_slug(key), topic, [topic, *_words(topic)], text))
+    if actor.Symptoms.Secondary_Symptoms:
         facts.append(_fact("secondary-symptoms", "symptoms", ["symptoms", "other", "else"],
-                           ", ".join(map(str, secondary))))
+                           ", ".join(actor.Symptoms.Secondary_Symptoms)))
     findings = []
-    for n, (path, text) in enumerate(_leaves(osce.get("Physical_Examination_Findings", {}))
-                                     + _leaves(osce.get("Test_Results", {}))):
-        label = text.split(".")[0][:80]
+    for n, (path, text) in enumerate(_leaves(osce.Physical_Examination_Findings) + _leaves(osce.Test_Results)):
+        label = text.split(".")[0][:80].strip() or text[:80]
+        section = (path or "examination").lower()
         findings.append({"id": f"finding-{n}", "label": label, "weight": 1.0,
-                         "probe_patient": f"What about the {path.lower()}?",
-                         "probe_clinician": f"Comment on the {path.lower()}."})
-        facts.append(_fact(f"result-{n}", path.lower(), _words(path), text))
+                         "probe_patient": f"What about the {section}?",
+                         "probe_clinician": f"Comment on the {section}."})
+        facts.append(_fact(f"result-{n}", section[:200], _words(section), text))
     if not findings:
         raise Refused("no Physical_Examination_Findings or Test_Results to grade against")
-    return {
+    image = _prepare_image(image_src, case_id)
+    raw = {
         "schema_version": 1, "id": case_id,
-        "title": str(osce.get("Objective_for_Doctor") or f"AgentClinic OSCE: {primary}")[:120],
+        "title": (osce.Objective_for_Doctor or f"AgentClinic OSCE: {primary}")[:120],
         "specialty": "general medicine", "modality": "image (imported)",
         "modes": ["patient", "clinician"], "tags": ["imported", "needs-review", "agentclinic-medqa"],
-        "images": [_copy_image(image_src, out_root, case_id)],
+        "images": [image.entry],
         "patient": {"age": age, "sex": sex, "presenting_complaint": primary, "facts": facts},
         "persona": {"name": "Patient", "style": "answers in 1-3 sentences (AgentClinic patient actor)",
                     "opening_concern": primary},
-        "clinician_question": str(osce.get("Objective_for_Doctor") or "What is the diagnosis?"),
+        "clinician_question": osce.Objective_for_Doctor or "What is the diagnosis?",
         "ground_truth": {"findings": findings[:6],
                          "diagnosis": {"name": diagnosis, "probability": 0.7},
                          "ambiguity": "moderate", "resolution_plan": GENERIC_PLAN, "urgency": "routine"},
         "rubric": _rubric(diagnosis, []),
     }
+    return raw, image
 
 
-def _nejm(record: dict[str, Any], line: int, base_dir: Path, image_dir: Path | None,
-          out_root: Path) -> dict[str, Any]:
-    answers = record.get("answers") or []
-    correct = [str(a.get("text", "")).strip() for a in answers if a.get("correct")]
+def _nejm(record: NejmRecord, line: int, base_dir: Path, image_dir: Path | None) -> tuple[dict[str, Any], _Image]:
+    correct = [a.text for a in record.answers if a.correct]
     if len(correct) != 1 or not correct[0]:
         raise Refused("answers must contain exactly one correct answer")
     diagnosis = correct[0]
-    others = [str(a.get("text", "")).strip() for a in answers if not a.get("correct") and a.get("text")]
-    image_src = _image(str(record["image_url"]), base_dir, image_dir)
-    info = str(record.get("patient_info", "")).strip()
+    others = [a.text for a in record.answers if not a.correct and a.text]
+    info = record.patient_info
     if not info:
         raise Refused("patient_info is missing")
     age, sex = _age_sex(info)
+    image_src = _find_image(record.image_url, base_dir, image_dir)
     case_id = f"agentclinic-nejm-{line:04d}-{_slug(diagnosis)}"
     first = info.split(". ")[0].rstrip(".") + "."
     facts = [_fact("history", "history", ["history", "background", "before"], info)]
-    if record.get("physical_exams"):
-        facts.append(_fact("exam", "examination", ["exam", "examination", "vital", "signs"],
-                           str(record["physical_exams"])))
+    exams = _text(record.physical_exams)
+    if exams:
+        facts.append(_fact("exam", "examination", ["exam", "examination", "vital", "signs"], exams))
     p_other = round(0.4 / len(others), 3) if others else 0.0
-    return {
+    image = _prepare_image(image_src, case_id)
+    raw = {
         "schema_version": 1, "id": case_id, "title": f"AgentClinic NEJM image case: {diagnosis}"[:120],
         "specialty": "general medicine", "modality": "clinical image (imported)",
         "modes": ["clinician", "patient"], "tags": ["imported", "needs-review", "agentclinic-nejm"],
-        "images": [_copy_image(image_src, out_root, case_id)],
+        "images": [image.entry],
         "patient": {"age": age, "sex": sex, "presenting_complaint": first, "facts": facts},
         "persona": {"name": "Patient", "style": "answers in 1-3 sentences (AgentClinic patient actor)",
                     "opening_concern": "I was asked to show you this image."},
-        "clinician_question": str(record.get("question") or "What is the most likely diagnosis?"),
+        "clinician_question": record.question or "What is the most likely diagnosis?",
         "ground_truth": {
             "findings": [{"id": "key-feature", "label": diagnosis, "weight": 1.0,
                           "probe_patient": "What do you think the picture shows?",
@@ -235,6 +262,56 @@ def _nejm(record: dict[str, Any], line: int, base_dir: Path, image_dir: Path | N
             "ambiguity": "moderate", "resolution_plan": GENERIC_PLAN, "urgency": "routine"},
         "rubric": _rubric(diagnosis, others),
     }
+    return raw, image
+
+
+def _convert(text: str, number: int, base_dir: Path, image_dir: Path | None,
+             pair_image: Path | None) -> tuple[Scenario, _Image]:
+    """One JSONL line to a validated scenario and its image; writes nothing."""
+    try:
+        record = parse_json_text(text)
+    except FileRefused as exc:
+        raise Refused(str(exc)) from None
+    if not isinstance(record, dict):
+        raise Refused("a record must be a JSON object")
+    try:
+        if "OSCE_Examination" in record:
+            raw, image = _medqa(MedQARecord.model_validate(record), number, base_dir, image_dir, pair_image)
+        elif "image_url" in record and "answers" in record:
+            raw, image = _nejm(NejmRecord.model_validate(record), number, base_dir, image_dir)
+        else:
+            raise Refused("neither an OSCE_Examination (MedQA) nor an image_url/answers (NEJM) record")
+    except ValidationError as exc:
+        raise Refused(f"malformed record: {describe(exc)}") from None
+    try:
+        return Scenario.model_validate(raw), image
+    except ValidationError as exc:
+        raise Refused(f"does not map to a valid scenario: {describe(exc, limit=1)}") from None
+
+
+def _write(scenario: Scenario, image: _Image, out_root: Path, *, overwrite: bool) -> None:
+    """Write the image, then the case, both atomically; on failure remove only what was created."""
+    image_path = out_root / image.rel
+    created: Path | None = None
+    if not image_path.exists():
+        atomic_write(image_path, image.data, overwrite=False)
+        created = image_path
+    elif hashlib.sha256(read_regular_file(image_path, limit=MAX_IMAGE_BYTES)).hexdigest() != image.entry["sha256"]:
+        raise Refused(f"{image_path} exists with other content")
+    try:
+        case_json = scenario.model_dump_json(indent=2, exclude_defaults=False) + "\n"
+        atomic_write(out_root / "cases" / f"{scenario.id}.json", case_json, overwrite=overwrite)
+    except BaseException:
+        if created is not None:
+            created.unlink(missing_ok=True)
+        raise
+
+
+def _lines(jsonl: Path) -> list[bytes]:
+    try:
+        return read_regular_file(jsonl, limit=MAX_IMPORT_FILE_BYTES).split(b"\n")
+    except FileRefused as exc:
+        raise ScenarioError(f"{jsonl}: {exc}") from None
 
 
 def import_agentclinic(
@@ -245,44 +322,41 @@ def import_agentclinic(
     pair_image: Path | None = None,
     overwrite: bool = False,
 ) -> ImportResult:
-    """Convert every record of ``jsonl``; write ``cases/<id>.json`` and images under ``out_root``."""
+    """Convert every record of ``jsonl``; write ``cases/<id>.json`` and images under ``out_root``.
+
+    A record is refused (with its reason) rather than aborting the import. An existing case is never
+    touched without ``overwrite``, and nothing a refused record did not create is ever removed.
+    """
+    lines = _lines(jsonl)
+    prepare_output_dir(out_root / "cases", flag="--out")
+    prepare_output_dir(out_root / "images" / "imported", flag="--out")
     result = ImportResult()
-    try:
-        lines = jsonl.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise ScenarioError(f"{jsonl}: cannot read: {exc.strerror or exc}") from exc
-    (out_root / "cases").mkdir(parents=True, exist_ok=True)
-    for number, text in enumerate(lines, start=1):
-        if not text.strip():
+    for number, chunk in enumerate(lines, start=1):
+        chunk = chunk.removesuffix(b"\r")
+        if not chunk.strip():
             continue
-        raw: dict[str, Any] | None = None
         try:
+            if len(chunk) > MAX_IMPORT_LINE_BYTES:
+                raise Refused(f"record is {len(chunk)} bytes, over the {MAX_IMPORT_LINE_BYTES}-byte limit")
             try:
-                record = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise Refused(f"invalid JSON: {exc.msg}") from exc
-            if not isinstance(record, dict):
-                raise Refused("a record must be a JSON object")
-            if "OSCE_Examination" in record:
-                raw = _medqa(record, number, jsonl.parent, image_dir, pair_image, out_root)
-            elif "image_url" in record and "answers" in record:
-                raw = _nejm(record, number, jsonl.parent, image_dir, out_root)
-            else:
-                raise Refused("neither an OSCE_Examination (MedQA) nor an image_url/answers (NEJM) record")
-            try:
-                scenario = Scenario.model_validate(raw)
-            except ValidationError as exc:
-                first = exc.errors()[0]
-                where = ".".join(str(p) for p in first["loc"]) or "(record)"
-                raise Refused(f"does not map to a valid scenario: {where}: {first['msg']}") from exc
+                text = decode_utf8(chunk)
+            except FileRefused as exc:
+                raise Refused(str(exc)) from None
+            scenario, image = _convert(text, number, jsonl.parent, image_dir, pair_image)
             target = out_root / "cases" / f"{scenario.id}.json"
             if target.exists() and not overwrite:
                 raise Refused(f"{target} exists (use --overwrite)")
-            target.write_text(scenario.model_dump_json(indent=2, exclude_defaults=False) + "\n", encoding="utf-8")
+            try:
+                _write(scenario, image, out_root, overwrite=overwrite)
+            except FileExistsError:
+                raise Refused(f"{target} exists (use --overwrite)") from None
+            except OSError as exc:
+                raise Refused(f"cannot write {target}: {exc.strerror or exc}") from None
             result.imported.append((number, scenario))
-        except (Refused, ScenarioError) as exc:
-            reason = str(exc) if isinstance(exc, Refused) else f"image refused: {exc}"
-            result.refused.append((number, reason))
-            if raw is not None:  # do not leave the copied image of a refused record behind
-                (out_root / raw["images"][0]["path"]).unlink(missing_ok=True)
+        except Refused as exc:
+            result.refused.append((number, str(exc)))
+        except ScenarioError as exc:
+            result.refused.append((number, f"image refused: {exc}"))
+        except Exception as exc:  # a record we did not foresee must not abort the others
+            result.refused.append((number, f"could not convert ({type(exc).__name__}: {exc})"))
     return result

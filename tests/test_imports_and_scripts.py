@@ -1,0 +1,44 @@
+"""Every module imports on its own in a fresh interpreter; every benchmark script runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("arena", "agents", "scenarios")
+
+
+def _modules() -> list[str]:
+    names = []
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            names.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return names
+
+
+def _run(args: list[str]) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    return subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=ROOT, env=env)
+
+
+def test_every_module_imports_alone_in_a_fresh_interpreter() -> None:
+    modules = _modules()
+    assert len(modules) > 40 and "agents.simulator.policy" in modules and "arena.cli" in modules
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        results = list(pool.map(lambda m: (m, _run([sys.executable, "-c", f"import {m}"])), modules))
+    failures = {m: p.stderr.strip().splitlines()[-1:] for m, p in results if p.returncode != 0}
+    assert not failures, failures
+
+
+@pytest.mark.parametrize("script", sorted(p.name for p in (ROOT / "benchmarks").glob("*.py")))
+def test_every_benchmark_script_runs(script: str) -> None:
+    proc = _run([sys.executable, str(ROOT / "benchmarks" / script), "--quick"])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.count("\n") >= 3  # it printed a table
