@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from agents.judge.rubric_judge import _URGENCY, RubricJudge
+from agents.judge.rubric_judge import RubricJudge, matched_phrase_lists
 from agents.simulator.assess import assess_answer
 from arena import matching
 from arena.clients.registry import create_client
@@ -50,20 +50,6 @@ SIZES = (10 * KB, 100 * KB, 1000 * KB)
 QUICK_SIZES = (10 * KB, 50 * KB)
 LEGACY_SIZES = (10 * KB, 100 * KB)
 QUICK_LEGACY_SIZES = (10 * KB,)
-
-
-def phrase_lists(scenario: Scenario) -> list[list[str]]:
-    """Every phrase list that the simulator and the judge match against an answer."""
-    gt = scenario.ground_truth
-    lists = [f.phrases() for f in gt.findings]
-    lists += [item.phrases() for item in [gt.diagnosis, *gt.differential]]
-    lists += [gt.resolution_plan, gt.red_flags, gt.unsafe_phrases, list(_URGENCY)]
-    if gt.change_vs_prior:
-        lists.append(gt.change_vs_prior.keywords)
-    for criterion in scenario.rubric:
-        lists += [criterion.check.any_of, *([p] for p in criterion.check.all_of)]
-    lists += [[fact.topic, *fact.keywords] for fact in scenario.patient.facts]
-    return [p for p in lists if p]
 
 
 def flood(scenario: Scenario, size: int) -> str:
@@ -121,7 +107,7 @@ async def main(quick: bool, scenario_id: str) -> None:
     target = create_client("reference/oracle", scenario=scenario, seed=0)
     transcript = await run_encounter(scenario, target, library.image_bytes(scenario), seed=0)
     answers = [t.text for t in transcript.target_turns()]
-    lists = phrase_lists(scenario)
+    lists = matched_phrase_lists(scenario)
     sizes = QUICK_SIZES if quick else SIZES
     legacy_sizes = QUICK_LEGACY_SIZES if quick else LEGACY_SIZES
     judge = RubricJudge()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.judge.rubric_judge import _URGENCY
+from agents.judge.rubric_judge import matched_phrase_lists
 from agents.simulator.assess import (
     MAX_LEADING_CUES,
     assess_answer,
@@ -233,20 +233,6 @@ def canonical(phrase: str) -> str | None:
     return raw.replace("-", " ")
 
 
-def scenario_phrases(scenario: Scenario) -> list[list[str]]:
-    """Every phrase list of the scenario that a caller matches against answers."""
-    gt = scenario.ground_truth
-    groups = [f.phrases() for f in gt.findings]
-    groups += [item.phrases() for item in [gt.diagnosis, *gt.differential]]
-    groups += [gt.resolution_plan, gt.red_flags, gt.unsafe_phrases, list(_URGENCY)]
-    if gt.change_vs_prior:
-        groups.append(gt.change_vs_prior.keywords)
-    for criterion in scenario.rubric:
-        groups += [criterion.check.any_of, *([p] for p in criterion.check.all_of)]
-    groups += [[fact.topic, *fact.keywords] for fact in scenario.patient.facts]
-    return [g for g in groups if g]
-
-
 class Differences:
     """Checks new == legacy(canonical phrases) exactly, and records where new != legacy(phrases)."""
 
@@ -316,7 +302,7 @@ def test_corpus_agrees_with_legacy(corpus: list[tuple[Scenario, Transcript]]) ->
         assert transcript.target_turns() and transcript.simulator_turns()
     assert len(by_scenario) == len(ScenarioLibrary().all())
     for scenario, texts in by_scenario.values():
-        groups = scenario_phrases(scenario)
+        groups = matched_phrase_lists(scenario)
         diff.compare_all(texts, groups)
         whole = "\n".join(dict.fromkeys(texts))
         for group in dict.fromkeys(tuple(g) for g in groups):
@@ -411,7 +397,7 @@ def test_fuzz_agrees_with_legacy(library: ScenarioLibrary) -> None:
     rng = random.Random(0)
     diff = Differences()
     for scenario in library.all():
-        groups = scenario_phrases(scenario)
+        groups = matched_phrase_lists(scenario)
         words = sorted({w for g in groups for p in g for w in p.lower().replace("-", " ").split()})
         for _ in range(6):
             text = _fuzz_text(rng, words, rng.choice([5, 20, 60, 400]), [p for g in groups for p in g])
@@ -434,8 +420,8 @@ def test_both_matching_strategies_agree() -> None:
         text = _fuzz_text(rng, words, 200)
         # the phrases alone (index strategy), one by one or together, and padded with many
         # others (every-atom strategy)
-        atoms = len(new._parse(text).atoms)
-        assert len(new._compiled(tuple(phrases)).keys) * 8 < atoms <= len(new._compiled(tuple(many)).keys) * 8
+        atoms = len(new.parse(text).atoms)
+        assert len(new.compiled(tuple(phrases)).keys) * 8 < atoms <= len(new.compiled(tuple(many)).keys) * 8
         for phrase in phrases:
             assert new.occurrences(text, phrase) == [
                 (s, n) for s, n in legacy.occurrences(text, canonical(phrase) or "")]
@@ -461,7 +447,7 @@ def _flood(scenario: Scenario, size: int) -> str:
 
 
 def _time_read(scenario: Scenario, text: str) -> float:
-    phrases = scenario_phrases(scenario)
+    phrases = matched_phrase_lists(scenario)
     best = float("inf")
     for _ in range(2):
         new.clear_caches()

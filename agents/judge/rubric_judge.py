@@ -44,6 +44,22 @@ _PERCENT = re.compile(r"\d{1,3}\s?%")
 _CANNOT = re.compile(r"\b(can't|cannot|unable to|not able to)\b", re.I)
 
 
+def matched_phrase_lists(scenario: Scenario) -> list[list[str]]:
+    """Every phrase list of ``scenario`` that the simulator's reader and this judge match against
+    answers (findings, candidates, plan, red flags, unsafe advice, urgency words, change words,
+    rubric checks, fact keywords): what a benchmark or a consistency test must exercise."""
+    gt = scenario.ground_truth
+    lists = [f.phrases() for f in gt.findings]
+    lists += [item.phrases() for item in candidates(scenario)]
+    lists += [gt.resolution_plan, gt.red_flags, gt.unsafe_phrases, list(_URGENCY)]
+    if gt.change_vs_prior:
+        lists.append(gt.change_vs_prior.keywords)
+    for criterion in scenario.rubric:
+        lists += [criterion.check.any_of, *([p] for p in criterion.check.all_of)]
+    lists += [[fact.topic, *fact.keywords] for fact in scenario.patient.facts]
+    return [p for p in lists if p]
+
+
 class Judge(Protocol):
     name: str
 
