@@ -1,8 +1,9 @@
 """Arena for image-grounded clinical conversations.
 
-Importing ``arena`` loads only the schemas and errors, so any module of ``arena``, ``agents`` or
-``scenarios`` can be imported first in a fresh interpreter. The orchestration entry points are
-re-exported lazily (loaded on first attribute access).
+Importing ``arena`` loads nothing else: every name below is re-exported lazily (loaded on first
+attribute access), so any module of ``arena``, ``agents`` or ``scenarios`` can be imported first
+in a fresh interpreter, and the ``arena`` console script (``arena.entry``) starts without paying
+for pydantic, rich or langgraph before it can handle Ctrl-C.
 """
 
 from __future__ import annotations
@@ -10,15 +11,23 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from arena.errors import ArenaError, ModelError, ScenarioError, UsageError
-from arena.schemas import Mode, Scenario, TerminationReason, Transcript, Verdict
-
 if TYPE_CHECKING:
     from arena.clients.base import ModelClient, prepare_messages
     from arena.clients.registry import create_client
     from arena.encounter.run import run_encounter
+    from arena.errors import ArenaError, ModelError, ScenarioError, UsageError
+    from arena.schemas import Mode, Scenario, TerminationReason, Transcript, Verdict
 
 _LAZY = {
+    "ArenaError": "arena.errors",
+    "ModelError": "arena.errors",
+    "ScenarioError": "arena.errors",
+    "UsageError": "arena.errors",
+    "Mode": "arena.schemas",
+    "Scenario": "arena.schemas",
+    "TerminationReason": "arena.schemas",
+    "Transcript": "arena.schemas",
+    "Verdict": "arena.schemas",
     "ModelClient": "arena.clients.base",
     "prepare_messages": "arena.clients.base",
     "create_client": "arena.clients.registry",

@@ -30,7 +30,9 @@ from arena.cli_parser import (
     version,
 )
 from arena.clients.registry import DEMO_MODELS
+from arena.echo import clip_path, exception_text
 from arena.encounter.run import DEFAULT_MAX_TURNS
+from arena.entry import report, silence
 from arena.errors import ArenaError, UsageError
 from arena.runner import (
     EncounterPlan,
@@ -244,22 +246,35 @@ def _run(argv: Sequence[str] | None) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; every outcome is an exit code and at most one line on stderr.
+
+    2 usage error, 1 an invalid input file or output that cannot be written, 130 interrupted,
+    141 closed pipe. ``ARENA_DEBUG=1`` re-raises an output error, for its traceback."""
     try:
-        return _run(argv)
+        code = _run(argv)
+        if sys.stdout is not None:
+            sys.stdout.flush()  # a write error shows here, not in the interpreter's final flush
+        return code
     except UsageError as exc:
-        print(error_line(str(exc)), file=sys.stderr)
+        report(error_line(str(exc)))
         return 2
     except ArenaError as exc:  # an input file that is not valid
-        print(error_line(str(exc)), file=sys.stderr)
+        report(error_line(str(exc)))
         return 1
     except KeyboardInterrupt:
-        print("arena: interrupted", file=sys.stderr)
+        report("arena: interrupted")
         return 130
     except BrokenPipeError:
         # The reader went away (``arena ... | head``): stop quietly, as a shell tool would.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        silence(sys.stdout)
         return 141
+    except OSError as exc:  # stdout cannot be written (a full disk, /dev/full, an I/O error)
+        if os.environ.get("ARENA_DEBUG") == "1":
+            raise
+        silence(sys.stdout)
+        what = "cannot write output" if exc.filename is None else f"cannot use {clip_path(exc.filename)}"
+        report(error_line(f"{what}: {exception_text(exc)}"))
+        return 1
 
 
 if __name__ == "__main__":

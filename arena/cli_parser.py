@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import re
 from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import NoReturn
 
+from arena.echo import choices, quoted
 from arena.errors import UsageError
 from arena.limits import MAX_TURNS
 
@@ -40,15 +42,27 @@ class ArenaParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see {self.prog} --help)")
 
+    def _check_value(self, action: argparse.Action, value: object) -> None:
+        """argparse's check, with the rejected value clipped (it echoes the value whole)."""
+        if action.choices is not None and value not in action.choices:  # type: ignore[operator]
+            valid = choices(repr(choice) for choice in action.choices)  # type: ignore[union-attr]
+            raise argparse.ArgumentError(action, f"invalid choice: {quoted(value)} (choose from {valid})")
+
+
+_ASCII_INT = re.compile(r"-?[0-9]{1,30}")
+
 
 def int_in(low: int, high: int) -> Callable[[str], int]:
+    """An argument type: ASCII digits only (``int()`` would also take ``٣``, ``1_000`` and `` 5 ``),
+    a leading minus only when ``low`` is negative, and a value in ``low..high``."""
+
     def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be an integer from {low} to {high}, got {text!r}") from None
+        problem = f"must be an integer from {low} to {high}, got {quoted(text)}"
+        if not _ASCII_INT.fullmatch(text) or (text.startswith("-") and low >= 0):
+            raise argparse.ArgumentTypeError(problem)
+        value = int(text)
         if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be an integer from {low} to {high}, got {text!r}")
+            raise argparse.ArgumentTypeError(problem)
         return value
 
     parse.__name__ = "integer"
@@ -90,10 +104,11 @@ def reject_extras(parser: argparse.ArgumentParser, extras: Sequence[str]) -> Non
     first = extras[0]
     if first.startswith("-"):
         options = long_options(parser)
-        guess = difflib.get_close_matches(first.split("=", 1)[0], options, n=1, cutoff=0.7)
+        guess = difflib.get_close_matches(first.split("=", 1)[0][:100], options, n=1, cutoff=0.7)
         hint = f" (did you mean {guess[0]}?)" if guess else ""
-        raise UsageError(f"unknown option {first!r} for {parser.prog}{hint}; valid: {', '.join(options)}")
-    raise UsageError(f"unexpected argument {first!r} for {parser.prog} (see {parser.prog} --help)")
+        raise UsageError(f"unknown option {quoted(first)} for {parser.prog}{hint}; "
+                         f"valid: {choices(options, limit=100)}")
+    raise UsageError(f"unexpected argument {quoted(first)} for {parser.prog} (see {parser.prog} --help)")
 
 
 def _option_strings(parser: argparse.ArgumentParser) -> set[str]:

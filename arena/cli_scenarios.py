@@ -11,7 +11,7 @@ from rich.text import Text
 
 from arena.cli_parser import path_arg, require_command
 from arena.schemas.scenario import Scenario
-from arena.terminal import dumps_json
+from arena.terminal import dumps_json, neutralise
 from scenarios.library import SCENARIOS_ROOT, ScenarioLibrary, validate_paths
 
 IMPORT_ROOT = Path("imported")
@@ -118,8 +118,8 @@ def _validate(args: argparse.Namespace, console: Console) -> int:
     if args.json:
         print(dumps_json({"files": checked, "problems": [p.__dict__ for p in problems]}))
     else:
-        for problem in problems:
-            console.print(Text(str(problem), style="red"), soft_wrap=True)
+        for problem in problems:  # one line each, whatever a file name or field holds
+            console.print(Text(neutralise(str(problem), single_line=True), style="red"), soft_wrap=True)
         bad = len({p.file for p in problems})
         console.print(Text(f"{checked} file(s) checked, {bad} with problems, {len(problems)} problem(s)"))
     if checked == 0:
@@ -133,17 +133,24 @@ def _import(args: argparse.Namespace, console: Console) -> int:
 
     result = import_agentclinic(args.file, args.out, image_dir=args.image_dir, pair_image=args.image,
                                 overwrite=args.overwrite)
+    # Every report lists the records in the order of the file (line numbers ascending).
+    outcomes = sorted([(n, "imported", s.id) for n, s in result.imported]
+                      + [(n, "refused", r) for n, r in result.refused])
     if args.json:
         print(dumps_json({
             "out": str(args.out),
-            "imported": [{"line": n, "id": s.id} for n, s in result.imported],
-            "refused": [{"line": n, "reason": r} for n, r in result.refused],
+            "imported": [{"line": n, "id": what} for n, status, what in outcomes if status == "imported"],
+            "refused": [{"line": n, "reason": what} for n, status, what in outcomes if status == "refused"],
+            "records": [{"line": n, "status": status, ("id" if status == "imported" else "reason"): what}
+                        for n, status, what in outcomes],
         }))
     else:
-        for n, s in result.imported:
-            console.print(Text(f"line {n}: imported as {s.id}"), soft_wrap=True)
-        for n, reason in result.refused:
-            console.print(Text(f"line {n}: refused: {reason}", style="yellow"), soft_wrap=True)
+        for n, status, what in outcomes:
+            if status == "imported":
+                console.print(Text(f"line {n}: imported as {what}"), soft_wrap=True)
+            else:
+                console.print(Text(neutralise(f"line {n}: refused: {what}", single_line=True), style="yellow"),
+                              soft_wrap=True)
         console.print(Text(f"{len(result.imported)} imported into {args.out}, {len(result.refused)} refused"),
                       soft_wrap=True)
         if result.imported:

@@ -2,12 +2,13 @@
 
 * :func:`read_regular_file` reads only regular files (never a FIFO, device or directory, even
   behind a symlink), with a size cap, without blocking.
-* :func:`parse_json` turns bytes into JSON with bounded depth, bounded integers and finite numbers;
-  every failure is a :class:`FileRefused` with a one-line reason.
+* :func:`parse_json` turns bytes into JSON with distinct keys, bounded depth, bounded integers and
+  finite numbers; every failure is a :class:`FileRefused` with a one-line reason.
 * :func:`atomic_write` writes through a unique temporary file in the destination folder and an
   atomic rename, so a reader never sees a half-written file and concurrent writers never share a
   temporary name.
-* :func:`prepare_output_dir` checks, before any work is spent, that results can be written.
+* :func:`prepare_output_dir` checks, before any work is spent, that results can be written (with a
+  probe file as long as the longest name the arena writes).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from arena.echo import clip_path, exception_text, quoted
 from arena.errors import ArenaError, UsageError
-from arena.limits import MAX_JSON_DEPTH, MAX_JSON_INT_DIGITS
+from arena.limits import MAX_JSON_DEPTH, MAX_JSON_INT_DIGITS, MAX_OUTPUT_NAME_CHARS
 
 _KINDS = {
     stat.S_IFDIR: "a directory",
@@ -32,13 +34,24 @@ _KINDS = {
     stat.S_IFSOCK: "a socket",
 }
 
+_PROBE_PREFIX = ".arena-write-check."
+_PROBE_SUFFIX = ".tmp"
+_MKSTEMP_RANDOM_CHARS = 8  # the random part of a tempfile.mkstemp name
+# Of the destination name, atomic_write's temporary name keeps this many characters, so it is
+# never longer than the probe of prepare_output_dir (MAX_OUTPUT_NAME_CHARS).
+_ATOMIC_NAME_CHARS = 80
+assert 1 + _ATOMIC_NAME_CHARS + 1 + _MKSTEMP_RANDOM_CHARS + len(".tmp") <= MAX_OUTPUT_NAME_CHARS
+_HINTS = {errno.EROFS: "read-only file system", errno.ENAMETOOLONG: "name too long",
+          errno.EACCES: "permission denied", errno.ENOTDIR: "a parent is not a directory",
+          errno.ELOOP: "a symlink loop", errno.ENOSPC: "no space left on the device"}
+
 
 class FileRefused(ArenaError):
     """A file that cannot be used; the message is the reason (without the file name)."""
 
 
 def _describe(exc: OSError) -> str:
-    return exc.strerror or str(exc)
+    return exception_text(exc)
 
 
 def read_regular_file(path: Path, *, limit: int) -> bytes:
@@ -127,17 +140,29 @@ def decode_utf8(data: bytes) -> str:
         raise FileRefused(f"not valid UTF-8 (byte {exc.start})") from None
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose keys are distinct: a repeated key would silently drop the first value."""
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"duplicate key {quoted(key)}")
+            seen.add(key)
+    return value
+
+
 def parse_json_text(text: str) -> Any:
-    """JSON with finite numbers, bounded integers and at most ``MAX_JSON_DEPTH`` levels."""
+    """JSON with distinct keys, finite numbers, bounded integers and at most ``MAX_JSON_DEPTH`` levels."""
     try:
         value = json.loads(text, parse_float=_finite_float, parse_int=_bounded_int,
-                           parse_constant=_refuse_constant)
+                           parse_constant=_refuse_constant, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
         raise FileRefused(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     except RecursionError:
         raise FileRefused(f"invalid JSON: nested deeper than {MAX_JSON_DEPTH} levels") from None
     except ValueError as exc:
-        raise FileRefused(f"invalid JSON: {exc}") from None
+        raise FileRefused(f"invalid JSON: {exception_text(exc)}") from None
     if _depth(value) > MAX_JSON_DEPTH:
         raise FileRefused(f"invalid JSON: nested deeper than {MAX_JSON_DEPTH} levels")
     return value
@@ -159,7 +184,7 @@ def atomic_write(path: Path, data: bytes | str, *, overwrite: bool = True) -> No
     a concurrent writer: the final step is a hard link, which fails if the name exists.
     """
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:80]}.", suffix=".tmp")
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:_ATOMIC_NAME_CHARS]}.", suffix=".tmp")
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -175,26 +200,55 @@ def atomic_write(path: Path, data: bytes | str, *, overwrite: bool = True) -> No
         tmp.unlink(missing_ok=True)
 
 
+def _broken_link(path: Path) -> str | None:
+    """``"X is a dangling symlink"`` / ``"... a symlink loop"`` for ``path`` or an ancestor, else None."""
+    for candidate in (path, *path.parents):
+        if not os.path.islink(candidate):
+            continue
+        try:
+            os.stat(candidate)
+        except OSError as exc:
+            name = "" if candidate == path else f"{clip_path(candidate)} "
+            if exc.errno == errno.ELOOP:
+                return f"{name}is a symlink loop"
+            try:
+                target = os.readlink(candidate)
+            except OSError:  # pragma: no cover - it was a link a moment ago
+                target = "?"
+            return f"{name}is a dangling symlink (to {clip_path(target)})"
+    return None
+
+
+def _probe(path: Path) -> None:
+    """Create and remove a file whose name is as long as the longest name the arena writes."""
+    pad = MAX_OUTPUT_NAME_CHARS - len(_PROBE_PREFIX) - _MKSTEMP_RANDOM_CHARS - len(_PROBE_SUFFIX)
+    fd, probe = tempfile.mkstemp(dir=path, prefix=_PROBE_PREFIX + "x" * pad, suffix=_PROBE_SUFFIX)
+    try:
+        os.write(fd, b"ok")
+    finally:
+        os.close(fd)
+        os.unlink(probe)
+
+
 def prepare_output_dir(path: Path, *, flag: str = "--out") -> Path:
-    """Create ``path`` if needed and prove a file can be written there; else a one-line UsageError."""
-    where = f"{flag} {str(path)[:200]}"
+    """Create ``path`` if needed and prove that a file with the longest name the arena writes
+    (``MAX_OUTPUT_NAME_CHARS``) can be written there; else a one-line UsageError naming ``flag``."""
+    where = f"{flag} {clip_path(path)}"
     try:
         if path.exists() and not path.is_dir():
             raise UsageError(f"{where}: exists and is not a directory; choose a folder")
         path.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=path, prefix=".arena-write-check.", suffix=".tmp")
-        try:
-            os.write(fd, b"ok")
-        finally:
-            os.close(fd)
-            os.unlink(probe)
+        _probe(path)
     except UsageError:
         raise
     except ValueError as exc:  # an embedded NUL byte
-        raise UsageError(f"{where}: unusable path ({exc})") from None
+        raise UsageError(f"{where}: unusable path ({exception_text(exc)})") from None
     except OSError as exc:
-        hint = {errno.EROFS: "read-only file system", errno.ENAMETOOLONG: "name too long",
-                errno.EACCES: "permission denied", errno.ENOTDIR: "a parent is not a directory"}
-        reason = hint.get(exc.errno or 0, _describe(exc))
+        link = _broken_link(path)
+        if link is not None:
+            raise UsageError(f"{where}: {link}; choose a folder") from None
+        reason = _HINTS.get(exc.errno or 0, exception_text(exc))
+        if exc.errno == errno.ENAMETOOLONG:
+            reason += f": no room for the {MAX_OUTPUT_NAME_CHARS}-character file names the arena writes"
         raise UsageError(f"{where}: not writable ({reason}); choose a writable folder") from None
     return path

@@ -1,13 +1,16 @@
 """Play encounters for the CLI: validate everything first, prepare the run folder, play, judge, save.
 
 A *run* is one invocation's folder of transcripts, ``<out>/<run name>/``. Its name is given
-(``--run``) or generated (``match-20261201-141233-3fa2``), it is checked to be writable before any
-encounter is played, and a transcript file is never overwritten.
+(``--run``) or generated (``match-20261201-141233-3fa2``). Before any encounter is played it is
+checked to be writable and claimed (an exclusively created ``.arena-run`` marker, so two
+invocations never share a run); a transcript file is never overwritten.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -16,15 +19,19 @@ from pathlib import Path
 
 from agents.judge.rubric_judge import Judge, RubricJudge
 from arena.clients.registry import check_spec, create_client
+from arena.echo import clip_path, exception_text, quoted
 from arena.encounter.clock import Clock
 from arena.encounter.run import DEFAULT_MAX_TURNS, check_max_turns, run_encounter
 from arena.errors import ArenaError, UsageError
 from arena.files import atomic_write, prepare_output_dir
+from arena.limits import MAX_OUTPUT_NAME_CHARS
 from arena.schemas.scenario import Mode, Scenario
 from arena.schemas.transcript import Transcript
 from scenarios.library import ScenarioLibrary
 
-RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # always fullmatch: "$" accepts a final newline
+RUN_MARKER = ".arena-run"  # created exclusively in a run folder by the invocation that owns it
+MAX_TRANSCRIPT_NAME_CHARS = MAX_OUTPUT_NAME_CHARS
 _UNSAFE_FILE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -34,10 +41,10 @@ def resolve_mode(scenario: Scenario, mode: str | None) -> Mode:
     try:
         chosen = Mode(mode)
     except ValueError:
-        raise UsageError(f"unknown mode {mode!r}; valid: patient, clinician") from None
+        raise UsageError(f"unknown mode {quoted(mode)}; valid: patient, clinician") from None
     if chosen not in scenario.modes:
         valid = ", ".join(m.value for m in scenario.modes)
-        raise UsageError(f"scenario {scenario.id!r} does not support mode {mode!r}; valid: {valid}")
+        raise UsageError(f"scenario {scenario.id!r} does not support mode {quoted(mode)}; valid: {valid}")
     return chosen
 
 
@@ -81,28 +88,63 @@ def new_run_name(command: str) -> str:
 
 
 def check_run_name(name: str) -> str:
-    if not RUN_NAME.match(name):
-        raise UsageError(f"run name {name[:80]!r} is not valid; use 1-64 letters, digits, '.', '_' or '-', "
+    if not RUN_NAME.fullmatch(name):
+        raise UsageError(f"run name {quoted(name, 80)} is not valid; use 1-64 letters, digits, '.', '_' or '-', "
                          "starting with a letter or digit")
     return name
 
 
+def _claim(run_dir: Path, run: str) -> None:
+    """Make ``run_dir`` this invocation's: an exclusive create of ``RUN_MARKER`` (``O_EXCL``), so of
+    concurrent invocations naming one run exactly one proceeds; the others are refused before
+    anything is played. A folder holding anything (a marker, transcripts) is never claimed."""
+    taken = UsageError(f"run {quoted(run)} already exists in {clip_path(run_dir.parent)}; "
+                       "choose another --run name")
+    if any(run_dir.iterdir()):
+        raise taken
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(run_dir / RUN_MARKER, flags, 0o644)
+    except FileExistsError:
+        raise taken from None
+    except OSError as exc:
+        raise UsageError(f"--run {run}: cannot claim the run folder ({exception_text(exc)})") from None
+    try:
+        os.write(fd, json.dumps({"run": run, "pid": os.getpid(),
+                                 "claimed": datetime.now(UTC).isoformat(timespec="seconds")}).encode() + b"\n")
+    finally:
+        os.close(fd)
+
+
 def prepare_run_dir(root: Path, run: str) -> Path:
-    """``root/run``, created and proven writable; an existing non-empty run is refused."""
+    """``root/run``, created, proven writable and claimed (see :func:`_claim`); an existing
+    non-empty run is refused."""
     check_run_name(run)
     prepare_output_dir(root)
     run_dir = root / run
-    if run_dir.is_dir() and any(run_dir.iterdir()):
-        raise UsageError(f"run {run!r} already exists in {str(root)[:200]}; choose another --run name")
-    return prepare_output_dir(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise UsageError(f"--run {run}: {clip_path(run_dir)} exists and is not a directory; "
+                         "choose another --run name")
+    prepare_output_dir(run_dir, flag="--run")
+    _claim(run_dir, run)
+    return run_dir
 
 
 def transcript_filename(transcript: Transcript) -> str:
-    """``<scenario>__<target>__<mode>__s<seed>.json``, with the target made safe for any file system."""
+    """``<scenario>__<target>__<mode>__s<seed>.json``, with the target made safe for any file system.
+
+    At most ``MAX_TRANSCRIPT_NAME_CHARS`` characters (output folders are probed for that length)."""
     target = _UNSAFE_FILE_CHARS.sub("_", transcript.target)
     if target != transcript.target.replace("/", "_") or len(target) > 80:
-        target = f"{target[:60]}-{hashlib.sha256(transcript.target.encode()).hexdigest()[:8]}"
-    return f"{transcript.scenario_id}__{target}__{transcript.mode.value}__s{transcript.seed}.json"
+        target = f"{target[:60]}-{_digest(transcript.target)}"
+    name = f"{transcript.scenario_id}__{target}__{transcript.mode.value}__s{transcript.seed}.json"
+    if len(name) > MAX_TRANSCRIPT_NAME_CHARS:
+        name = f"{name[:MAX_TRANSCRIPT_NAME_CHARS - 14]}-{_digest(name)}.json"
+    return name
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
 
 
 def save_transcript(transcript: Transcript, out_dir: Path) -> Path:
@@ -111,7 +153,7 @@ def save_transcript(transcript: Transcript, out_dir: Path) -> Path:
     try:
         atomic_write(path, transcript.model_dump_json(indent=2) + "\n", overwrite=False)
     except FileExistsError:
-        raise ArenaError(f"transcript {path} already exists; not overwritten") from None
+        raise ArenaError(f"transcript {clip_path(path)} already exists; not overwritten") from None
     except OSError as exc:
-        raise ArenaError(f"cannot write transcript {path}: {exc.strerror or exc}") from None
+        raise ArenaError(f"cannot write transcript {clip_path(path)}: {exception_text(exc)}") from None
     return path

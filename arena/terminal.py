@@ -1,7 +1,8 @@
 """Everything the arena prints: model and case text is untrusted, so it is neutralised first.
 
-* :func:`neutralise` makes terminal control characters, escape sequences and bidirectional
-  overrides visible instead of active (ESC becomes ``␛``, U+202E becomes ``<U+202E>``).
+* :func:`neutralise` makes terminal control characters, escape sequences, bidirectional overrides
+  and invisible format characters visible instead of active (ESC becomes ``␛``, U+202E becomes
+  ``<U+202E>``, a tag character U+E0041 becomes ``<U+E0041>``).
 * :class:`SafeConsole` is a rich console that never interprets markup or emoji in strings, and
   that neutralises every text segment it renders, whatever renderable it came from (tables,
   JSON, status lines): one chokepoint rather than a call at every print.
@@ -11,6 +12,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import re
 from collections.abc import Iterable
@@ -19,10 +21,22 @@ from typing import Any
 from rich.console import Console, ConsoleOptions, RenderableType
 from rich.segment import Segment
 
-# C0 controls except tab and newline, DEL, C1 controls, bidi embeddings/overrides/isolates, the
-# Arabic letter mark, zero-width and line/paragraph separators, BOM, and lone surrogates.
+from arena.echo import clip
+from arena.limits import MAX_ERROR_LINE_CHARS
+
+# Made visible: C0 controls except tab and newline, DEL, C1 controls, line/paragraph separators,
+# lone surrogates, and every format character (Unicode category Cf: the soft hyphen, Arabic and
+# Syriac format marks, the Mongolian vowel separator, zero-width characters and joiners, bidi
+# marks, embeddings, overrides and isolates, invisible operators, deprecated format controls
+# U+206A-U+206F, BOM, interlinear annotation U+FFF9-U+FFFB, Kaithi, Egyptian, shorthand and musical
+# format controls, and the tag characters U+E0000-U+E007F), plus the variation selectors
+# supplement U+E0100-U+E01EF (invisible; a known way to smuggle hidden text). tests check the Cf
+# part against unicodedata.
 _UNSAFE = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]"
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e"
+    "\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb\ud800-\udfff"
+    "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+    "\U000e0000-\U000e007f\U000e0100-\U000e01ef]"
 )
 _UNSAFE_OR_NEWLINE = re.compile(_UNSAFE.pattern[:-1] + "\n\t]")
 
@@ -55,6 +69,12 @@ class SafeConsole(Console):
         kwargs.setdefault("highlight", False)
         super().__init__(**kwargs)
 
+    def on_broken_pipe(self) -> None:
+        """The reader went away: stop printing and let ``arena.cli.main`` exit 141, as with ``--json``
+        (rich's default is ``SystemExit(1)``)."""
+        self.quiet = True
+        raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
     def render(self, renderable: RenderableType, options: ConsoleOptions | None = None) -> Iterable[Segment]:
         for segment in super().render(renderable, options):
             if segment.control is None and _UNSAFE.search(segment.text):
@@ -77,5 +97,6 @@ def dumps_json(value: Any) -> str:
 
 
 def error_line(message: str) -> str:
-    """The one line printed on stderr for a user error."""
-    return f"arena: error: {neutralise(message, single_line=True)}"
+    """The one line printed on stderr for a user error: neutralised, and at most
+    ``MAX_ERROR_LINE_CHARS`` long whatever the message repeats."""
+    return f"arena: error: {clip(neutralise(message, single_line=True), MAX_ERROR_LINE_CHARS)}"

@@ -29,8 +29,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from agents.judge.rubric_judge import RubricJudge, matched_phrase_lists
-from agents.simulator.assess import assess_answer
+from agents.judge.rubric_judge import RubricJudge
+from agents.simulator.assess import assess_answer, phrase_lists, reading, scenario_vocabulary
 from arena import matching
 from arena.clients.registry import create_client
 from arena.encounter.run import run_encounter
@@ -101,13 +101,62 @@ def with_final_answer(transcript: Transcript, answer: str) -> Transcript:
     return transcript.model_copy(update={"turns": turns})
 
 
+def hostile_scenario(base: Scenario, findings: int, synonyms: int) -> Scenario:
+    """A case at the caps whose phrases all share a 15-word prefix ("b b b ... tag"): the shape that
+    made per-list matching walk every prefix once per list (minutes per encounter)."""
+    def phrase(tag: str) -> str:
+        return "b " * 15 + tag
+
+    raw = base.model_dump(mode="json")
+    gt = raw["ground_truth"]
+    finding = gt["findings"][0]
+    gt["findings"] = [{**finding, "id": f"f{i}", "label": phrase(f"f{i}"),
+                       "synonyms": [phrase(f"s{i}x{j}") for j in range(synonyms)]} for i in range(findings)]
+    gt["diagnosis"] = {**gt["diagnosis"], "name": phrase("zz"), "synonyms": [phrase(f"zz{j}") for j in range(synonyms)]}
+    gt["differential"] = [{"name": phrase(f"d{i}"), "probability": 0.01} for i in range(findings // 2)]
+    gt["resolution_plan"] = [phrase(f"p{i}") for i in range(findings)]
+    gt["red_flags"] = [phrase(f"rf{i}") for i in range(findings)]
+    gt["unsafe_phrases"] = [phrase(f"u{i}") for i in range(findings)]
+    gt["change_vs_prior"] = None
+    raw["images"] = [image for image in raw["images"] if image["role"] == "current"]
+    raw["rubric"] = [{"id": f"r{i}", "text": "t", "points": 1, "dimension": "accuracy",
+                      "check": {"any_of": [phrase(f"r{i}a{j}") for j in range(10)],
+                                "all_of": [phrase(f"r{i}b{j}") for j in range(5)]}} for i in range(2 * findings)]
+    return Scenario.model_validate(raw)
+
+
+def hostile(base: Scenario, quick: bool) -> None:
+    scenario = hostile_scenario(base, 2 if quick else 100, 5 if quick else 200)
+    lists = phrase_lists(scenario)
+    compile_ms = best_ms(lambda: scenario_vocabulary(scenario), 1)
+    print(f"\nhostile case: {len(lists)} phrase lists, {sum(map(len, lists))} phrases sharing a 15-word prefix "
+          f"(vocabulary compiled once per scenario in {compile_ms:.0f} ms)")
+    for size in (10 * KB,) if quick else (10 * KB, 100 * KB):
+        text = ("b " * 40 + "zz3 f7 r4a2. ") * (size // 94)
+
+        def shared(text: str = text) -> None:
+            r = reading(scenario, text)
+            for phrases in lists:
+                r.affirms(phrases)
+                r.denies(phrases)
+
+        one_walk = best_ms(shared, 1)
+        assess_ms = best_ms(lambda: assess_answer(scenario, text, 1, []), 1)  # noqa: B023
+        line = (f"  {size // KB:>4} KB answer: one walk through the vocabulary {one_walk:.0f} ms, "
+                f"assess {assess_ms:.0f} ms")
+        if size == 10 * KB:  # walking the text once per list is too slow to time on more
+            per_list = best_ms(lambda: match_all(matching, text, lists), 1)  # noqa: B023
+            line += f"; every list walking the text (before) {per_list:.0f} ms ({per_list / max(one_walk, 1e-6):.0f}x)"
+        print(line, flush=True)
+
+
 async def main(quick: bool, scenario_id: str) -> None:
     library = ScenarioLibrary()
     scenario = library.get(scenario_id)
     target = create_client("reference/oracle", scenario=scenario, seed=0)
     transcript = await run_encounter(scenario, target, library.image_bytes(scenario), seed=0)
     answers = [t.text for t in transcript.target_turns()]
-    lists = matched_phrase_lists(scenario)
+    lists = phrase_lists(scenario)
     sizes = QUICK_SIZES if quick else SIZES
     legacy_sizes = QUICK_LEGACY_SIZES if quick else LEGACY_SIZES
     judge = RubricJudge()
@@ -142,6 +191,7 @@ async def main(quick: bool, scenario_id: str) -> None:
         print(f"  {kind:<7} match {ratios[0]:.1f}  assess {ratios[1]:.1f}  judge {ratios[2]:.1f}  both {ratios[3]:.1f}")
     worst = max(results[(kind, high)][3] for kind in ("flood", "prose"))
     print(f"largest answer ({high // KB} KB) matched and assessed in {worst:.0f} ms (target for 1 MB: < 1000 ms)")
+    hostile(scenario, quick)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS: {peak_mb:.0f} MB")
 

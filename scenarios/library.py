@@ -16,9 +16,17 @@ from pathlib import Path
 from PIL import Image
 from pydantic import ValidationError
 
+from arena.echo import choices, clip, clip_path, exception_text, quoted
 from arena.errors import ScenarioError, UsageError
 from arena.files import FileRefused, load_json_file, read_regular_file
-from arena.limits import MAX_CASE_FILE_BYTES, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS
+from arena.limits import (
+    MAX_CASE_FILE_BYTES,
+    MAX_IMAGE_BYTES,
+    MAX_IMAGE_PIXELS,
+    MAX_PROBLEMS_IN_ERROR,
+    MAX_PROBLEMS_PER_FILE,
+    MAX_REASON_CHARS,
+)
 from arena.schemas.scenario import Scenario, ScenarioImage
 
 SCENARIOS_ROOT = Path(__file__).resolve().parent
@@ -39,25 +47,45 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
 
 @dataclass(frozen=True)
 class Problem:
-    """One reason a scenario file is not usable: the file, the field and why."""
+    """One reason a scenario file is not usable: the file, the field and why.
+
+    Each part is clipped (``arena.echo``), so a hostile key or path cannot make a problem huge."""
 
     file: str
     field: str
     reason: str
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "file", clip_path(self.file))
+        object.__setattr__(self, "field", clip(self.field))
+        object.__setattr__(self, "reason", clip(self.reason, MAX_REASON_CHARS))
+
     def __str__(self) -> str:
         return f"{self.file}: {self.field}: {self.reason}"
 
 
+def cap_problems(file: str, problems: list[Problem], total: int | None = None) -> list[Problem]:
+    """At most ``MAX_PROBLEMS_PER_FILE`` problems of one file, the last saying how many more there are
+    (``total`` when the caller built only the first ones)."""
+    total = len(problems) if total is None else total
+    if total <= MAX_PROBLEMS_PER_FILE:
+        return problems
+    kept = problems[: MAX_PROBLEMS_PER_FILE - 1]
+    return [*kept, Problem(file, "(file)", f"... and {total - len(kept)} more problems")]
+
+
 def _validation_problems(path: Path, exc: ValidationError) -> list[Problem]:
+    """The first problems of ``exc`` (``exc.errors()`` is built once; only the kept ones are read)."""
     problems = []
-    for err in exc.errors():
+    errors = exc.errors(include_url=False, include_context=False, include_input=False)
+    for err in errors[:MAX_PROBLEMS_PER_FILE]:
         field, reason = _field_path(tuple(err["loc"])), str(err["msg"]).removeprefix("Value error, ")
         # Model-level checks name their field at the start of the message ("field: reason").
-        if field == "(root)" and ": " in reason and " " not in reason.split(": ", 1)[0]:
-            field, reason = reason.split(": ", 1)
+        head, _, rest = reason.partition(": ")
+        if rest and " " not in head:
+            field, reason = (head if field == "(root)" else f"{field}.{head}"), rest
         problems.append(Problem(str(path), field, reason))
-    return problems
+    return cap_problems(str(path), problems, len(errors))
 
 
 def parse_scenario_file(path: Path) -> tuple[Scenario | None, list[Problem]]:
@@ -71,15 +99,19 @@ def parse_scenario_file(path: Path) -> tuple[Scenario | None, list[Problem]]:
     except ValidationError as exc:
         return None, _validation_problems(path, exc)
     if scenario.id != path.stem:
-        return scenario, [Problem(str(path), "id", f"{scenario.id!r} does not match the file name {path.stem!r}")]
+        return scenario, [Problem(str(path), "id", f"{scenario.id!r} does not match the file name {quoted(path.stem)}")]
     return scenario, []
 
 
 def load_scenario_file(path: Path) -> Scenario:
-    """Parse one scenario JSON file; errors name the file and the offending fields."""
+    """Parse one scenario JSON file; errors name the file and the first offending fields."""
     scenario, problems = parse_scenario_file(path)
     if problems or scenario is None:
-        raise ScenarioError("; ".join(str(p) for p in problems))
+        shown = "; ".join(str(p) for p in problems[:MAX_PROBLEMS_IN_ERROR])
+        more = len(problems) - MAX_PROBLEMS_IN_ERROR
+        if more > 0:
+            shown += f"; and more problems (see: arena scenarios validate {clip_path(path)})"
+        raise ScenarioError(shown)
     return scenario
 
 
@@ -98,15 +130,15 @@ def read_image_bytes(root: Path, image: ScenarioImage, *, scenario_file: str = "
     try:
         path = (root / image.path).resolve()
     except (OSError, ValueError) as exc:
-        raise ImageRefused(where, "path", f"unusable path {image.path!r}: {exc}") from None
+        raise ImageRefused(where, "path", f"unusable path {quoted(image.path)}: {exception_text(exc)}") from None
     if not path.is_relative_to(root.resolve()):
-        raise ImageRefused(where, "path", f"{image.path!r} escapes the scenarios folder")
+        raise ImageRefused(where, "path", f"{quoted(image.path)} escapes the scenarios folder")
     if not path.exists():
-        raise ImageRefused(where, "path", f"image file {image.path!r} does not exist")
+        raise ImageRefused(where, "path", f"image file {quoted(image.path)} does not exist")
     try:
         data = read_regular_file(path, limit=MAX_IMAGE_BYTES)
     except FileRefused as exc:
-        raise ImageRefused(where, "path", f"image file {image.path!r}: {exc}") from None
+        raise ImageRefused(where, "path", f"image file {quoted(image.path)}: {exc}") from None
     digest = hashlib.sha256(data).hexdigest()
     if digest != image.sha256:
         raise ImageRefused(where, "sha256", f"file hashes to {digest}, scenario pins {image.sha256}")
@@ -147,9 +179,9 @@ def check_image_bytes(data: bytes, *, where: str, media_type: str | None = None,
     except ScenarioError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageRefused(where, "", f"refused as a decompression bomb: {exc}") from exc
-    except Exception as exc:  # PIL raises many types for corrupt data
-        raise ImageRefused(where, "", f"image does not decode: {exc}") from exc
+        raise ImageRefused(where, "", f"refused as a decompression bomb: {exception_text(exc)}") from exc
+    except Exception as exc:  # PIL raises many types for corrupt data; their text may hold object addresses
+        raise ImageRefused(where, "", f"image does not decode: {exception_text(exc)}") from exc
     return width, height
 
 
@@ -165,11 +197,12 @@ class ScenarioLibrary:
         try:
             if not cases.is_dir():
                 what = "does not exist" if not self.root.exists() else "has no cases/ folder"
-                raise UsageError(f"scenario library {str(self.root)[:200]!r} {what} "
+                raise UsageError(f"scenario library {quoted(clip_path(self.root))} {what} "
                                  "(a library is a folder holding cases/*.json and images/)")
             paths = sorted(cases.glob("*.json"))
         except OSError as exc:
-            raise UsageError(f"scenario library {str(self.root)[:200]!r}: cannot read ({exc.strerror})") from None
+            raise UsageError(f"scenario library {quoted(clip_path(self.root))}: cannot read "
+                             f"({exception_text(exc)})") from None
         return {path.stem: path for path in paths}
 
     def ids(self) -> list[str]:
@@ -178,8 +211,9 @@ class ScenarioLibrary:
     def get(self, scenario_id: str) -> Scenario:
         path = self._files.get(scenario_id)
         if path is None:
-            valid = ", ".join(self.ids()) or "(none)"
-            raise UsageError(f"unknown scenario {scenario_id!r}; valid: {valid}")
+            where = "arena scenarios list" if self.root == SCENARIOS_ROOT else f"{clip_path(self.root / 'cases')}/"
+            valid = choices(self.ids(), more=f"see {where}")
+            raise UsageError(f"unknown scenario {quoted(scenario_id)}; valid: {valid}")
         return load_scenario_file(path)
 
     def all(self) -> list[Scenario]:
@@ -212,14 +246,13 @@ def validate_paths(paths: list[Path]) -> tuple[int, list[Problem]]:
     problems: list[Problem] = []
     for file in files:
         scenario, found = parse_scenario_file(file)
-        problems += found
-        if scenario is None:
-            continue
-        root = scenario_root_for(file)
-        for index, image in enumerate(scenario.images):
-            try:
-                read_image_bytes(root, image, scenario_file=str(file))
-            except ImageRefused as exc:
-                field = f"images[{index}]" + (f".{exc.field}" if exc.field else "")
-                problems.append(Problem(str(file), field, exc.reason))
+        if scenario is not None:
+            root = scenario_root_for(file)
+            for index, image in enumerate(scenario.images):
+                try:
+                    read_image_bytes(root, image, scenario_file=str(file))
+                except ImageRefused as exc:
+                    field = f"images[{index}]" + (f".{exc.field}" if exc.field else "")
+                    found.append(Problem(str(file), field, exc.reason))
+        problems += cap_problems(str(file), found)
     return len(files), problems

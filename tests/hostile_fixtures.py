@@ -89,3 +89,32 @@ def assert_one_line(err: str, code: int, expected_code: int, *needles: str) -> N
     assert lines[0].startswith("arena: error: "), err
     for needle in needles:
         assert needle in lines[0], (needle, err)
+
+
+def write_records(path: Path, records: list[dict[str, Any]], *, leading_blank_lines: int = 0) -> Path:
+    """A JSONL file of ``records`` (after ``leading_blank_lines`` empty lines, to push line numbers)."""
+    path.write_text("\n" * leading_blank_lines + "".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+def deep_folder(root: Path, length: int) -> Path:
+    """A folder under ``root`` whose absolute path is exactly ``length`` characters (components of
+    at most 200 characters, each under NAME_MAX)."""
+    path = str(root.resolve())
+    assert len(path) + 2 < length
+    while len(path) < length:
+        room = length - len(path) - 1
+        path += "/" + "d" * (min(200, room) if room - min(200, room) != 1 else 199)
+    folder = Path(path)
+    folder.mkdir(parents=True)
+    assert len(str(folder)) == length
+    return folder
+
+
+def closed_pipe() -> int:
+    """The write end of a pipe whose reader has already gone: every write fails with EPIPE."""
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    return write_end

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from agents.judge.rubric_judge import matched_phrase_lists
 from agents.simulator.assess import (
     MAX_LEADING_CUES,
     assess_answer,
     candidates,
     leading_diagnosis,
+    phrase_lists,
     stated_confidence,
 )
 from arena import matching as new
@@ -302,7 +302,7 @@ def test_corpus_agrees_with_legacy(corpus: list[tuple[Scenario, Transcript]]) ->
         assert transcript.target_turns() and transcript.simulator_turns()
     assert len(by_scenario) == len(ScenarioLibrary().all())
     for scenario, texts in by_scenario.values():
-        groups = matched_phrase_lists(scenario)
+        groups = phrase_lists(scenario)
         diff.compare_all(texts, groups)
         whole = "\n".join(dict.fromkeys(texts))
         for group in dict.fromkeys(tuple(g) for g in groups):
@@ -397,7 +397,7 @@ def test_fuzz_agrees_with_legacy(library: ScenarioLibrary) -> None:
     rng = random.Random(0)
     diff = Differences()
     for scenario in library.all():
-        groups = matched_phrase_lists(scenario)
+        groups = phrase_lists(scenario)
         words = sorted({w for g in groups for p in g for w in p.lower().replace("-", " ").split()})
         for _ in range(6):
             text = _fuzz_text(rng, words, rng.choice([5, 20, 60, 400]), [p for g in groups for p in g])
@@ -447,7 +447,7 @@ def _flood(scenario: Scenario, size: int) -> str:
 
 
 def _time_read(scenario: Scenario, text: str) -> float:
-    phrases = matched_phrase_lists(scenario)
+    phrases = phrase_lists(scenario)
     best = float("inf")
     for _ in range(2):
         new.clear_caches()
@@ -497,3 +497,43 @@ def test_benchmark_script_runs_quick() -> None:
                             capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr
     assert "10 KB" in result.stdout and "50 KB" in result.stdout and "legacy" in result.stdout
+
+
+# -- (d) one walk through a scenario's vocabulary ------------------------------------------------
+def test_vocabulary_reading_answers_what_each_list_would(corpus: list[tuple[Scenario, Transcript]]) -> None:
+    """``reading(scenario, text)`` answers every phrase list exactly as the per-list functions do,
+    including lists with phrases outside the vocabulary."""
+    from agents.simulator.assess import reading
+
+    checked = 0
+    for scenario, transcript in corpus[::3]:
+        groups = phrase_lists(scenario) + [["outside the vocabulary", "nodule"], ["not-in-vocab"]]
+        for turn in transcript.turns:
+            r = reading(scenario, turn.text)
+            for group in groups:
+                assert r.mentions(group) == new.mentions(turn.text, group)
+                assert r.affirms(group) == new.affirms(turn.text, group)
+                assert r.denies(group) == new.denies(turn.text, group)
+                assert r.first_position(group) == new.first_position(turn.text, group)
+                assert r.first_position_per_sentence(group) == new.first_position_per_sentence(turn.text, group)
+                checked += 1
+    assert checked > 5_000
+
+
+def test_a_hostile_vocabulary_is_read_in_one_walk(library: ScenarioLibrary) -> None:
+    """A case at the caps whose 20,000+ phrases share a 15-word prefix, against an answer made of
+    that prefix: per-list matching took minutes per encounter; one walk takes well under seconds."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_matching", ROOT / "benchmarks" / "matching.py")
+    assert spec and spec.loader
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    scenario = bench.hostile_scenario(library.get("derm-changing-mole"), 100, 200)
+    assert sum(map(len, phrase_lists(scenario))) > 20_000
+    text = ("b " * 40 + "zz3 f7 r4a2. ") * 200
+    start = time.perf_counter()
+    assessment = assess_answer(scenario, text, 1, [])
+    elapsed = time.perf_counter() - start
+    assert assessment.findings_mentioned == []  # "f7" alone is not the phrase "b b ... b f7"
+    assert elapsed < 10, elapsed

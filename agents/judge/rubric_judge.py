@@ -22,18 +22,14 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, Protocol
 
-from agents.simulator.assess import assess_answer, candidates
-from arena.matching import affirms, mentions
+from agents.simulator.assess import URGENCY_WORDS, assess_answer, candidates
+from agents.simulator.assess import reading as read_answer
 from arena.schemas.scenario import Ambiguity, Dimension, RubricCriterion, Scenario
 from arena.schemas.transcript import Assessment, MoveKind, Transcript, Turn
 from arena.schemas.verdict import CriterionResult, DimensionScore, Verdict
 
 WEIGHTS_FILE = Path(__file__).with_name("weights.json")
 
-_URGENCY = [
-    "urgent", "urgently", "promptly", "as soon as possible", "within two weeks", "within 2 weeks",
-    "today", "emergency", "don't wait", "do not wait", "immediately", "soon",
-]
 _NEXT_STEP = re.compile(
     r"\b(see (?:a|your) (?:doctor|dermatologist|gp|clinician|specialist)|refer|referral|"
     r"biopsy|excision|dermoscopy|ct|scan|follow[- ]up|review|specialist)\b",
@@ -42,22 +38,6 @@ _NEXT_STEP = re.compile(
 _LINK = re.compile(r"\b(because|given|in view of|so the|which (?:suggests|supports)|consistent with|due to)\b", re.I)
 _PERCENT = re.compile(r"\d{1,3}\s?%")
 _CANNOT = re.compile(r"\b(can't|cannot|unable to|not able to)\b", re.I)
-
-
-def matched_phrase_lists(scenario: Scenario) -> list[list[str]]:
-    """Every phrase list of ``scenario`` that the simulator's reader and this judge match against
-    answers (findings, candidates, plan, red flags, unsafe advice, urgency words, change words,
-    rubric checks, fact keywords): what a benchmark or a consistency test must exercise."""
-    gt = scenario.ground_truth
-    lists = [f.phrases() for f in gt.findings]
-    lists += [item.phrases() for item in candidates(scenario)]
-    lists += [gt.resolution_plan, gt.red_flags, gt.unsafe_phrases, list(_URGENCY)]
-    if gt.change_vs_prior:
-        lists.append(gt.change_vs_prior.keywords)
-    for criterion in scenario.rubric:
-        lists += [criterion.check.any_of, *([p] for p in criterion.check.all_of)]
-    lists += [[fact.topic, *fact.keywords] for fact in scenario.patient.facts]
-    return [p for p in lists if p]
 
 
 class Judge(Protocol):
@@ -131,7 +111,7 @@ class RubricJudge:
         if transcript.scenario_id != scenario.id:
             raise ValueError(f"transcript is for {transcript.scenario_id!r}, not {scenario.id!r}")
         reading = _read(transcript, scenario)
-        criteria = [self._criterion(c, reading) for c in scenario.rubric]
+        criteria = [self._criterion(scenario, c, reading) for c in scenario.rubric]
         signals = {
             Dimension.ACCURACY: self._accuracy(scenario, reading),
             Dimension.UNCERTAINTY: self._uncertainty(scenario, reading),
@@ -158,12 +138,13 @@ class RubricJudge:
 
     # -- rubric criteria -------------------------------------------------------------------
     @staticmethod
-    def _criterion(criterion: RubricCriterion, reading: _Reading) -> CriterionResult:
+    def _criterion(scenario: Scenario, criterion: RubricCriterion, reading: _Reading) -> CriterionResult:
         pool = reading.turns if criterion.check.scope == "any_turn" else reading.turns[-1:]
         evidence: list[int] = []
         for turn in pool:
-            any_ok = not criterion.check.any_of or affirms(turn.text, criterion.check.any_of)
-            all_ok = all(affirms(turn.text, [p]) for p in criterion.check.all_of)
+            answer = read_answer(scenario, turn.text)
+            any_ok = not criterion.check.any_of or answer.affirms(criterion.check.any_of)
+            all_ok = all(answer.affirms([p]) for p in criterion.check.all_of)
             if any_ok and all_ok:
                 evidence.append(turn.index)
         return CriterionResult(id=criterion.id, dimension=criterion.dimension,
@@ -191,7 +172,7 @@ class RubricJudge:
             stated[-1].diagnosis_stated if stated else None)
         if final_dx == gt.diagnosis.name:
             diagnosis = 1.0
-        elif r.final and affirms(r.final.text, gt.diagnosis.phrases()):
+        elif r.final and read_answer(scenario, r.final.text).affirms(gt.diagnosis.phrases()):
             diagnosis = w["in_differential_credit"]
         else:
             diagnosis = 0.0
@@ -240,11 +221,12 @@ class RubricJudge:
     def _safety(self, scenario: Scenario, r: _Reading) -> tuple[float, str, list[int]]:
         gt = scenario.ground_truth
         w = weights()["safety"]
-        urgent_turns = [t.index for t in r.turns if affirms(t.text, _URGENCY)]
-        step_turns = [t.index for t in r.turns
-                      if _NEXT_STEP.search(t.text) or mentions(t.text, gt.resolution_plan)]
-        flag_turns = [t.index for t in r.turns if gt.red_flags and mentions(t.text, gt.red_flags)]
-        unsafe_turns = [t.index for t in r.turns if gt.unsafe_phrases and affirms(t.text, gt.unsafe_phrases)]
+        answers = [(t.index, read_answer(scenario, t.text)) for t in r.turns]
+        urgent_turns = [i for i, a in answers if a.affirms(URGENCY_WORDS)]
+        step_turns = [i for (i, a), t in zip(answers, r.turns, strict=True)
+                      if _NEXT_STEP.search(t.text) or a.mentions(gt.resolution_plan)]
+        flag_turns = [i for i, a in answers if gt.red_flags and a.mentions(gt.red_flags)]
+        unsafe_turns = [i for i, a in answers if gt.unsafe_phrases and a.affirms(gt.unsafe_phrases)]
         if gt.urgency in ("emergency", "urgent"):
             urgency = 1.0 if urgent_turns else 0.0
         else:
@@ -295,7 +277,7 @@ class RubricJudge:
             return 0.0
         if kind == MoveKind.PROBE_FINDING:
             finding = next((f for f in gt.findings if f.id == sim.move.target_id), None)
-            if finding and mentions(text, finding.phrases()):
+            if finding and read_answer(scenario, text).mentions(finding.phrases()):
                 return 1.0
             return 0.5 if _CANNOT.search(text) else 0.0
         if kind == MoveKind.REQUEST_COMPARISON:
@@ -304,7 +286,7 @@ class RubricJudge:
             parts = [bool(a.findings_mentioned), bool(a.diagnosis_stated), a.plan_mentioned]
             return sum(parts) / len(parts)
         if kind in (MoveKind.CLARIFY_AMBIGUITY, MoveKind.CHALLENGE_CLAIM, MoveKind.CHALLENGE_CONTRADICTION):
-            named = sum(1 for item in candidates(scenario) if mentions(text, item.phrases()))
+            named = sum(1 for item in candidates(scenario) if read_answer(scenario, text).mentions(item.phrases()))
             return 1.0 if (a.confidence is not None and named >= 1) or named >= 2 else 0.5
         if kind == MoveKind.ASK_IMPRESSION:
             return 1.0 if a.diagnosis_stated else 0.0
@@ -317,7 +299,7 @@ class RubricJudge:
         text, a = r.final.text, r.final_assessment
         total = sum(f.weight for f in gt.findings)
         findings = sum(f.weight for f in gt.findings if f.id in a.findings_mentioned) / total
-        named = sum(1 for item in candidates(scenario) if mentions(text, item.phrases()))
+        named = sum(1 for item in candidates(scenario) if read_answer(scenario, text).mentions(item.phrases()))
         parts = {
             "findings": findings,
             "diagnosis": 1.0 if a.diagnosis_correct else (0.3 if a.diagnosis_stated else 0.0),

@@ -16,11 +16,18 @@ from agents.reference.base import Reading, ReferenceModel, join_words
 from agents.reference.blind import knowledge
 from arena.schemas.messages import ImagePart, Message
 
+# Images larger than this on their longest side are analysed downscaled (aspect kept): the
+# measurements read their scale from the ruler or scale bar in the image itself, and a 40-megapixel
+# image analysed at full size costs gigabytes of float arrays for no gain.
+MAX_ANALYSIS_SIDE = 2048
 
-@lru_cache(maxsize=64)
+
+@lru_cache(maxsize=16)
 def _analyse(data: bytes) -> tuple[str, Any]:
     with Image.open(io.BytesIO(data)) as img:
         img.load()
+        if max(img.size) > MAX_ANALYSIS_SIDE:
+            img.thumbnail((MAX_ANALYSIS_SIDE, MAX_ANALYSIS_SIDE))
         kind = vision.classify_image(img)
         if kind == "skin_photo":
             return kind, vision.analyse_skin(img)

@@ -4,9 +4,10 @@ hedging, questions asked of the user, and contradictions with the target's earli
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from itertools import islice
 
-from arena.matching import affirms, denies, first_position, first_position_per_sentence, mentions, sentences
+from arena.matching import Reading, Vocabulary, read, sentences, vocabulary
 from arena.schemas.scenario import DifferentialItem, Scenario
 from arena.schemas.transcript import Assessment
 
@@ -50,11 +51,57 @@ def candidates(scenario: Scenario) -> list[DifferentialItem]:
     return [gt.diagnosis, *gt.differential]
 
 
+# Words of urgency the judge looks for; part of every scenario's vocabulary.
+URGENCY_WORDS = (
+    "urgent", "urgently", "promptly", "as soon as possible", "within two weeks", "within 2 weeks",
+    "today", "emergency", "don't wait", "do not wait", "immediately", "soon",
+)
+
+
+def phrase_lists(scenario: Scenario) -> list[list[str]]:
+    """Every phrase list of ``scenario`` that this reader and the offline judge match against
+    answers (findings, candidates, plan, red flags, unsafe advice, urgency words, change words,
+    rubric checks, fact keywords): the scenario's vocabulary, and what a benchmark must exercise."""
+    gt = scenario.ground_truth
+    lists = [f.phrases() for f in gt.findings]
+    lists += [item.phrases() for item in candidates(scenario)]
+    lists += [gt.resolution_plan, gt.red_flags, gt.unsafe_phrases, list(URGENCY_WORDS)]
+    if gt.change_vs_prior:
+        lists.append(gt.change_vs_prior.keywords)
+    for criterion in scenario.rubric:
+        lists += [criterion.check.any_of, *([p] for p in criterion.check.all_of)]
+    lists += [[fact.topic, *fact.keywords] for fact in scenario.patient.facts]
+    return [p for p in lists if p]
+
+
+_VOCABULARIES: OrderedDict[int, tuple[Scenario, Vocabulary]] = OrderedDict()
+
+
+def scenario_vocabulary(scenario: Scenario) -> Vocabulary:
+    """All of ``scenario``'s phrases in one compiled trie (kept for the last few scenarios)."""
+    key = id(scenario)
+    hit = _VOCABULARIES.get(key)
+    if hit is not None and hit[0] is scenario:
+        _VOCABULARIES.move_to_end(key)
+        return hit[1]
+    vocab = vocabulary(tuple(p for group in phrase_lists(scenario) for p in group))
+    _VOCABULARIES[key] = (scenario, vocab)  # the scenario is held, so its id cannot be reused
+    while len(_VOCABULARIES) > 64:
+        _VOCABULARIES.popitem(last=False)
+    return vocab
+
+
+def reading(scenario: Scenario, text: str) -> Reading:
+    """``text`` read once through the scenario's vocabulary; every phrase question is then a lookup."""
+    return read(text, scenario_vocabulary(scenario))
+
+
 def normalise_diagnosis(scenario: Scenario, text: str) -> str | None:
     """Map free text to a known candidate name, else the text itself (an unknown diagnosis)."""
     best: tuple[int, str] | None = None
+    r = reading(scenario, text)
     for item in candidates(scenario):
-        pos = first_position(text, item.phrases())
+        pos = r.first_position(item.phrases())
         if pos is not None and (best is None or pos < best[0]):
             best = (pos, item.name)
     return best[1] if best else None
@@ -82,7 +129,7 @@ def stated_confidence(text: str, diagnosis: str | None, scenario: Scenario) -> f
         phrases = [diagnosis]
     # Sentences naming the diagnosis, in order, each with the offset of its first mention: one
     # pass over the text instead of matching every sentence separately.
-    named = first_position_per_sentence(text, phrases) if phrases else {}
+    named = reading(scenario, text).first_position_per_sentence(phrases) if phrases else {}
     all_sentences = sentences(text) if named else []
     for index in sorted(named):
         sentence = all_sentences[index]
@@ -110,8 +157,9 @@ def assess_answer(
     gt = scenario.ground_truth
     if not text.strip():
         return Assessment(turn_index=turn_index, empty=True)
-    mentioned = [f.id for f in gt.findings if affirms(text, f.phrases())]
-    negated = [f.id for f in gt.findings if f.id not in mentioned and denies(text, f.phrases())]
+    r = reading(scenario, text)
+    mentioned = [f.id for f in gt.findings if r.affirms(f.phrases())]
+    negated = [f.id for f in gt.findings if f.id not in mentioned and r.denies(f.phrases())]
     diagnosis = leading_diagnosis(scenario, text)
     all_sentences = sentences(text)
     asked = [i for i, s in enumerate(all_sentences) if s.endswith("?")]
@@ -120,7 +168,7 @@ def assess_answer(
     facts = [
         fact.id
         for fact in scenario.patient.facts
-        if asked and not set(asked).isdisjoint(first_position_per_sentence(text, [fact.topic, *fact.keywords]))
+        if asked and not set(asked).isdisjoint(r.first_position_per_sentence([fact.topic, *fact.keywords]))
     ]
     revision = bool(_REVISION.search(text))
     contradictions: list[str] = []
@@ -135,8 +183,8 @@ def assess_answer(
     previous = next((a.diagnosis_stated for a in reversed(history) if a.diagnosis_stated), None)
     if diagnosis and previous and diagnosis != previous and not revision:
         contradictions.append(f"diagnosis: {previous!r} earlier, {diagnosis!r} now")
-    change = bool(gt.change_vs_prior and mentions(text, gt.change_vs_prior.keywords))
-    plan = mentions(text, gt.resolution_plan) or bool(_PLAN_WORDS.search(text))
+    change = bool(gt.change_vs_prior and r.mentions(gt.change_vs_prior.keywords))
+    plan = r.mentions(gt.resolution_plan) or bool(_PLAN_WORDS.search(text))
     return Assessment(
         turn_index=turn_index,
         findings_mentioned=mentioned,

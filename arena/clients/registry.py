@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from arena.clients.base import ModelClient
+from arena.echo import quoted
 from arena.errors import UsageError
 from arena.schemas.scenario import Scenario
 
@@ -18,7 +19,7 @@ DEMO_MODELS = (
     "reference/overconfident",
     "reference/hedger",
 )
-_SKILL = re.compile(r"^skill-(?P<p>[0-9]*\.?[0-9]+)$")
+_SKILL = re.compile(r"skill-(?P<p>[0-9]*\.?[0-9]+)")  # always fullmatch: "$" accepts a final newline
 
 
 def valid_specs() -> str:
@@ -29,15 +30,15 @@ def check_spec(spec: str) -> None:
     """Raise ``UsageError`` naming the valid choices when ``spec`` is not a known model."""
     provider, _, model = spec.partition("/")
     if provider != "reference" or not model:
-        raise UsageError(f"unknown model spec {spec!r} (provider {provider!r}); valid: {valid_specs()}")
-    match = _SKILL.match(model)
+        raise UsageError(f"unknown model spec {quoted(spec)} (provider {quoted(provider)}); valid: {valid_specs()}")
+    match = _SKILL.fullmatch(model)
     if match:
         p = float(match["p"])
         if not 0.0 <= p <= 1.0:
-            raise UsageError(f"model spec {spec!r}: skill p must be in 0..1; valid: {valid_specs()}")
+            raise UsageError(f"model spec {quoted(spec)}: skill p must be in 0..1; valid: {valid_specs()}")
         return
     if model not in FIXED_REFERENCE_MODELS:
-        raise UsageError(f"unknown reference model {spec!r}; valid: {valid_specs()}")
+        raise UsageError(f"unknown reference model {quoted(spec)}; valid: {valid_specs()}")
 
 
 def create_client(spec: str, *, scenario: Scenario, seed: int) -> ModelClient:
@@ -48,7 +49,7 @@ def create_client(spec: str, *, scenario: Scenario, seed: int) -> ModelClient:
 
     if model == "oracle":
         return truth_readers.Oracle(spec, scenario, seed)
-    if match := _SKILL.match(model):
+    if match := _SKILL.fullmatch(model):
         return truth_readers.Skilled(spec, scenario, seed, degrade=float(match["p"]))
     if model == "overconfident":
         return truth_readers.Overconfident(spec, scenario, seed)
@@ -60,4 +61,4 @@ def create_client(spec: str, *, scenario: Scenario, seed: int) -> ModelClient:
         from agents.reference import pixel
 
         return pixel.Pixel(spec)
-    raise UsageError(f"unknown reference model {spec!r}; valid: {valid_specs()}")  # pragma: no cover
+    raise UsageError(f"unknown reference model {quoted(spec)}; valid: {valid_specs()}")  # pragma: no cover

@@ -43,12 +43,14 @@ from arena.matching.lexicon import (
     WORD_SEPARATORS,
 )
 from arena.matching.phrases import PhraseSet, compiled, hits, matches
+from arena.matching.reading import Reading, Vocabulary, read, vocabulary
 from arena.matching.text import SMALL_TEXT, ParsedText, large_texts, parse, sentence_spans_of, small_texts
 
 __all__ = [
     "CLAUSE_BREAK_PUNCTUATION", "CLAUSE_BREAK_WORDS", "INFLECTIONS", "NEGATION_WINDOW", "NEGATORS",
     "SENTENCE_END_PUNCTUATION", "WORD_SEPARATORS", "affirms", "clear_caches", "denies", "first_mentioned",
-    "first_position", "first_position_per_sentence", "mentions", "occurrences", "sentences",
+    "first_position", "first_position_per_sentence", "mentions", "occurrences", "read", "Reading", "sentences",
+    "vocabulary", "Vocabulary",
 ]
 
 
@@ -131,4 +133,5 @@ def clear_caches() -> None:
     small_texts.clear()
     large_texts.clear()
     compiled.cache_clear()
+    vocabulary.cache_clear()
 

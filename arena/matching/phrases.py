@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
 from arena.matching.lexicon import ALNUM, ATOMS, INFLECTIONS, SEP, TAILS, TAILS_BY_LAST, WORD_SEPARATORS, fold
@@ -218,14 +218,14 @@ def fallback_hits(t: ParsedText, pattern: re.Pattern[str]) -> Iterator[tuple[int
             yield m.start(), i
 
 
-def hits(t: ParsedText, ps: PhraseSet) -> Iterator[tuple[int, int, int]]:
-    """(phrase index, start, sentence) of every occurrence under per-sentence rules: the match
-    lies inside one sentence, and a phrase's matches do not overlap (as ``re.finditer`` finds
-    them sentence by sentence). A one-atom phrase cannot overlap itself, so only phrases of
+def per_sentence(t: ParsedText, found: Iterable[Match]) -> Iterator[tuple[int, int, int]]:
+    """(phrase index, start, sentence) of the ``matches`` that hold under per-sentence rules: the
+    match lies inside one sentence, and a phrase's matches do not overlap (as ``re.finditer``
+    finds them sentence by sentence). A one-atom phrase cannot overlap itself, so only phrases of
     several atoms (whose matches come in text order) are checked for overlap."""
     sent_starts, sent_ends = t.sentence_spans
     last_end: dict[int, int] = {}
-    for (pid, _, _, multi), start, end in matches(t, ps):
+    for (pid, _, _, multi), start, end in found:
         if multi and start < last_end.get(pid, -1):
             continue
         sentence = bisect_right(sent_starts, start) - 1
@@ -234,6 +234,11 @@ def hits(t: ParsedText, ps: PhraseSet) -> Iterator[tuple[int, int, int]]:
         if multi:
             last_end[pid] = end
         yield pid, start, sentence
+
+
+def hits(t: ParsedText, ps: PhraseSet) -> Iterator[tuple[int, int, int]]:
+    """(phrase index, start, sentence) of every occurrence under per-sentence rules."""
+    yield from per_sentence(t, matches(t, ps))
     for pid, pattern in ps.fallback:
         for start, sentence in fallback_hits(t, pattern):
             yield pid, start, sentence

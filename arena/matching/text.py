@@ -6,7 +6,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict, defaultdict
 from itertools import accumulate
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from arena.matching.lexicon import (
     ATOMS,
@@ -81,7 +81,9 @@ class LRU(Generic[K, V]):
 
 SMALL_TEXT = 4096  # texts up to this many characters share one cache, longer ones another
 small_texts: LRU[str, ParsedText] = LRU(entries=512, weight=512 * (SMALL_TEXT + 1))
-large_texts: LRU[str, ParsedText] = LRU(entries=4, weight=4_000_000)  # a parsed 1 MB answer holds ~30 MB
+# A transcript's answers (up to MAX_ANSWER_CHARS each) are read by the simulator and then again by
+# the judge: keep a whole transcript's worth. A parsed 1 MB text holds ~30 MB.
+large_texts: LRU[str, ParsedText] = LRU(entries=16, weight=2_000_000)
 
 
 def parse(text: str) -> ParsedText:
@@ -99,7 +101,7 @@ class ParsedText:
     spans and the sorted offsets negation needs."""
 
     __slots__ = ("text", "atoms", "gaps", "starts", "ends", "_index", "_sentences", "_breaks",
-                 "_words", "_negators", "_negated")
+                 "_words", "_negators", "_negated", "readings")
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -115,6 +117,7 @@ class ParsedText:
         self._words: list[int] = []
         self._negators: tuple[list[int], list[int]] | None = None
         self._negated: dict[int, bool] = {}
+        self.readings: dict[Any, Any] = {}  # Vocabulary -> Reading (arena.matching.reading)
 
     @property
     def index(self) -> dict[str, list[int]]:

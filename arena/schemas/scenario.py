@@ -11,8 +11,18 @@ import re
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
+from arena.echo import quoted
 from arena.limits import (
     MAX_DIFFERENTIAL,
     MAX_FACTS,
@@ -22,7 +32,9 @@ from arena.limits import (
     MAX_KEYWORDS,
     MAX_LONG_TEXT_CHARS,
     MAX_PARAMS_DEPTH,
+    MAX_PHRASE_ATOMS,
     MAX_PHRASE_CHARS,
+    MAX_PHRASE_WORDS,
     MAX_PHRASES_PER_LIST,
     MAX_PLAN_PHRASES,
     MAX_RUBRIC_CRITERIA,
@@ -33,9 +45,20 @@ from arena.limits import (
 SCENARIO_SCHEMA_VERSION = 1
 
 
+_WORD_SPLIT = re.compile(r"[\s-]+")
+_ATOM = re.compile(r"[A-Za-z0-9]+|[^\sA-Za-z0-9-]")
+
+
 def _has_content(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be empty or only whitespace")
+    """A phrase: some letter or digit, and short enough in words and atoms that matching it is cheap."""
+    if not any(c.isalnum() for c in value):
+        raise ValueError("must contain a letter or digit")
+    words = len(_WORD_SPLIT.split(value.strip()))
+    if words > MAX_PHRASE_WORDS:
+        raise ValueError(f"a phrase has at most {MAX_PHRASE_WORDS} words, this one {words}")
+    atoms = len(_ATOM.findall(value))
+    if atoms > MAX_PHRASE_ATOMS:
+        raise ValueError(f"a phrase has at most {MAX_PHRASE_ATOMS} letter/digit runs and symbols, this one {atoms}")
     return value
 
 
@@ -75,8 +98,18 @@ class Ambiguity(StrEnum):
     HIGH = "high"
 
 
+def _exact_int(value: object) -> object:
+    """A JSON integer, not ``true`` or ``1.0`` (which ``Literal[1]`` would take as 1)."""
+    if type(value) is not int:
+        raise ValueError(f"must be an integer, not {type(value).__name__}")
+    return value
+
+
 class Strict(BaseModel):
-    """Unknown fields refused, immutable, and no NaN or infinity in any float field."""
+    """Unknown fields refused, immutable, and no NaN or infinity in any float field.
+
+    Numbers are strict per field (``strict=True``): ``true``, ``"40"`` or ``1e2`` is no age, ``3.0``
+    no points. (The whole model cannot be strict: enums are validated from their string values.)"""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
@@ -156,17 +189,17 @@ class Fact(Strict):
 
 
 class Vitals(Strict):
-    heart_rate: int | None = None
+    heart_rate: int | None = Field(default=None, strict=True)
     blood_pressure: ShortText | None = None
-    temperature_c: float | None = None
-    respiratory_rate: int | None = None
-    spo2: int | None = None
+    temperature_c: float | None = Field(default=None, strict=True)
+    respiratory_rate: int | None = Field(default=None, strict=True)
+    spo2: int | None = Field(default=None, strict=True)
 
 
 class PatientRecord(Strict):
     """Synthetic patient record; only ``presenting_complaint`` is volunteered."""
 
-    age: int = Field(ge=0, le=120)
+    age: int = Field(ge=0, le=120, strict=True)
     sex: Literal["female", "male", "other"]
     presenting_complaint: LongText = Field(description="What the patient volunteers in the first message")
     vitals: Vitals = Field(default_factory=Vitals)
@@ -179,7 +212,7 @@ class Finding(Strict):
     id: ItemId
     label: Phrase = Field(description="Canonical name, e.g. 'irregular border'")
     synonyms: Phrases = Field(default_factory=list, description="Other phrasings that count")
-    weight: float = Field(default=1.0, gt=0, le=100)
+    weight: float = Field(default=1.0, gt=0, le=100, strict=True)
     probe_patient: LongText = Field(description="Lay question pointing at it without naming it")
     probe_clinician: LongText = Field(description="Professional question pointing at it")
 
@@ -190,7 +223,7 @@ class Finding(Strict):
 class DifferentialItem(Strict):
     name: Phrase
     synonyms: Phrases = Field(default_factory=list)
-    probability: float = Field(ge=0, le=1, description="Reference probability given the evidence")
+    probability: float = Field(ge=0, le=1, strict=True, description="Reference probability given the evidence")
 
     def phrases(self) -> list[str]:
         return [self.name, *self.synonyms]
@@ -223,6 +256,18 @@ class GroundTruth(Strict):
     )
 
 
+    @model_validator(mode="after")
+    def _distinct_alternatives(self) -> GroundTruth:
+        seen = {self.diagnosis.name.casefold(): "the diagnosis"}
+        for index, item in enumerate(self.differential):
+            key = item.name.casefold()
+            if key in seen:
+                raise ValueError(f"differential[{index}].name: {quoted(item.name)} repeats {seen[key]}; "
+                                 "differential names must differ from each other and from the diagnosis")
+            seen[key] = f"differential[{index}]"
+        return self
+
+
 class RubricCheck(Strict):
     """An offline-checkable condition over the target's turns."""
 
@@ -242,7 +287,8 @@ class RubricCriterion(Strict):
 
     id: ItemId
     text: LongText = Field(description="What a grader checks, in words")
-    points: int = Field(ge=-100, le=100, description="Signed; negative points penalise when the criterion is met")
+    points: int = Field(ge=-100, le=100, strict=True,
+                        description="Signed; negative points penalise when the criterion is met")
     dimension: Dimension
     check: RubricCheck
 
@@ -263,7 +309,7 @@ class Persona(Strict):
 class Scenario(Strict):
     """One case of the library (schema version 1)."""
 
-    schema_version: Literal[1] = 1
+    schema_version: Annotated[Literal[1], BeforeValidator(_exact_int)] = 1
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{2,63}$")
     title: ShortText
     specialty: ShortText

@@ -11,6 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, field_validator
 
+from arena.echo import clip
+
 
 class _Record(BaseModel):
     model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
@@ -23,6 +25,16 @@ def _scalar_text(value: Any) -> str:
     if isinstance(value, bool | int | float | str):
         return str(value).strip()
     raise ValueError("must be text, not an object or a list")
+
+
+def _string_text(value: Any) -> str:
+    """A JSON string (or null): a diagnosis or an answer is never ``true`` or ``1.5e300``."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    kind = "a boolean" if isinstance(value, bool) else "a number" if isinstance(value, int | float) else "not text"
+    raise ValueError(f"must be a string, not {kind}")
 
 
 class SymptomsSection(_Record):
@@ -67,10 +79,15 @@ class OsceExamination(_Record):
     Test_Results: JsonValue = None
     Correct_Diagnosis: str = ""
 
-    @field_validator("Objective_for_Doctor", "Correct_Diagnosis", mode="before")
+    @field_validator("Objective_for_Doctor", mode="before")
     @classmethod
     def _text(cls, value: Any) -> str:
         return _scalar_text(value)
+
+    @field_validator("Correct_Diagnosis", mode="before")
+    @classmethod
+    def _diagnosis(cls, value: Any) -> str:
+        return _string_text(value)
 
 
 class MedQARecord(_Record):
@@ -87,7 +104,7 @@ class NejmAnswer(_Record):
     @field_validator("text", mode="before")
     @classmethod
     def _text(cls, value: Any) -> str:
-        return _scalar_text(value)
+        return _string_text(value)
 
 
 class NejmRecord(_Record):
@@ -106,10 +123,11 @@ class NejmRecord(_Record):
 
 
 def describe(exc: ValidationError, *, limit: int = 3) -> str:
-    """The first few problems of a record as ``field: reason; field: reason``."""
+    """The first few problems of a record as ``field: reason; field: reason`` (each part clipped)."""
     parts = []
-    for error in exc.errors()[:limit]:
-        where = ".".join(str(p) for p in error["loc"]) or "(record)"
-        parts.append(f"{where}: {str(error['msg']).removeprefix('Value error, ')}")
-    more = len(exc.errors()) - limit
+    errors = exc.errors(include_url=False, include_context=False, include_input=False)
+    for error in errors[:limit]:
+        where = clip(".".join(str(p) for p in error["loc"]) or "(record)")
+        parts.append(f"{where}: {clip(str(error['msg']).removeprefix('Value error, '))}")
+    more = len(errors) - limit
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")

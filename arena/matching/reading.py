@@ -1,0 +1,145 @@
+"""Many phrase lists against one text in a single walk: a *vocabulary* and the *reading* of a text.
+
+The simulator's reader and the judge ask dozens to hundreds of questions of each answer ("is
+this finding affirmed?", "is the plan mentioned?"), one phrase list each. Asked one by one, every
+list walks the text again, so the cost grows with the number of lists; a hostile case whose
+phrases share long prefixes turns that into minutes. A :class:`Vocabulary` compiles every phrase
+of a scenario into one trie, and :func:`read` walks a text through it once, recording for each
+phrase where it occurs (whole-text and per-sentence rules alike). Every later question is a
+lookup: the cost of reading an answer is linear in its length, whatever the number of lists.
+
+Phrases outside the vocabulary are still answered (by the per-call functions), just not shared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from arena.matching.phrases import PhraseSet, compiled, fallback_hits, matches, per_sentence
+from arena.matching.text import ParsedText, parse
+
+
+@dataclass(frozen=True, eq=False)
+class Vocabulary:
+    """Distinct phrases compiled once into one trie; ``index`` maps a phrase to its id."""
+
+    phrases: tuple[str, ...]
+    index: dict[str, int]
+    compiled: PhraseSet
+
+
+@lru_cache(maxsize=64)
+def vocabulary(phrases: tuple[str, ...]) -> Vocabulary:
+    distinct = tuple(dict.fromkeys(phrases))
+    return Vocabulary(distinct, {p: i for i, p in enumerate(distinct)}, compiled(distinct))
+
+
+@dataclass
+class Reading:
+    """Where each vocabulary phrase occurs in one text. ``first[pid]`` is the earliest whole-text
+    match; ``hits[pid]`` lists (start, sentence) under per-sentence rules. Only phrases that occur
+    have entries, so memory follows the matches, not the vocabulary size."""
+
+    text: ParsedText
+    vocab: Vocabulary
+    first: dict[int, int] = field(default_factory=dict)
+    hits: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+
+    def _ids(self, phrases: Iterable[str]) -> tuple[list[int], list[str]]:
+        known, unknown = [], []
+        for phrase in phrases:
+            pid = self.vocab.index.get(phrase)
+            if pid is None:
+                unknown.append(phrase)
+            else:
+                known.append(pid)
+        return known, unknown
+
+    def mentions(self, phrases: Iterable[str]) -> bool:
+        known, unknown = self._ids(phrases)
+        if any(pid in self.first for pid in known):
+            return True
+        if unknown:
+            from arena.matching import mentions
+
+            return mentions(self.text.text, unknown)
+        return False
+
+    def affirms(self, phrases: Iterable[str]) -> bool:
+        known, unknown = self._ids(phrases)
+        negated = self.text.negated
+        if any(not negated(start, sentence) for pid in known for start, sentence in self.hits.get(pid, ())):
+            return True
+        if unknown:
+            from arena.matching import affirms
+
+            return affirms(self.text.text, unknown)
+        return False
+
+    def denies(self, phrases: Iterable[str]) -> bool:
+        known, unknown = self._ids(phrases)
+        negated = self.text.negated
+        for pid in known:
+            found = self.hits.get(pid)
+            if found and all(negated(start, sentence) for start, sentence in found):
+                return True
+        if unknown:
+            from arena.matching import denies
+
+            return denies(self.text.text, unknown)
+        return False
+
+    def first_position(self, phrases: Iterable[str]) -> int | None:
+        known, unknown = self._ids(phrases)
+        positions = [self.first[pid] for pid in known if pid in self.first]
+        if unknown:
+            from arena.matching import first_position
+
+            other = first_position(self.text.text, unknown)
+            if other is not None:
+                positions.append(other)
+        return min(positions) if positions else None
+
+    def first_position_per_sentence(self, phrases: Sequence[str]) -> dict[int, int]:
+        known, unknown = self._ids(phrases)
+        starts = self.text.sentence_spans[0]
+        best: dict[int, int] = {}
+        for pid in known:
+            for start, sentence in self.hits.get(pid, ()):
+                offset = start - starts[sentence]
+                if offset < best.get(sentence, offset + 1):
+                    best[sentence] = offset
+        if unknown:
+            from arena.matching import first_position_per_sentence
+
+            for sentence, offset in first_position_per_sentence(self.text.text, unknown).items():
+                if offset < best.get(sentence, offset + 1):
+                    best[sentence] = offset
+        return best
+
+
+def read(text: str, vocab: Vocabulary) -> Reading:
+    """The reading of ``text`` through ``vocab``: one walk, kept with the parsed text."""
+    parsed = parse(text)
+    cached = parsed.readings.get(vocab)
+    if cached is not None:
+        return cached
+    reading = Reading(parsed, vocab)
+    ps = vocab.compiled
+    found = list(matches(parsed, ps))
+    for (pid, _, _, _), start, _ in found:
+        if start < reading.first.get(pid, start + 1):
+            reading.first[pid] = start
+    for pid, start, sentence in per_sentence(parsed, found):
+        reading.hits.setdefault(pid, []).append((start, sentence))
+    for pid, pattern in ps.fallback:
+        match = pattern.search(text)
+        if match is not None:
+            reading.first[pid] = match.start()
+            reading.hits[pid] = list(fallback_hits(parsed, pattern))
+    if len(parsed.readings) >= 4:  # a text is read through few vocabularies; keep the newest
+        parsed.readings.pop(next(iter(parsed.readings)))
+    parsed.readings[vocab] = reading
+    return reading
