@@ -7,6 +7,8 @@ import copy
 import hashlib
 import io
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -118,3 +120,37 @@ def closed_pipe() -> int:
     read_end, write_end = os.pipe()
     os.close(read_end)
     return write_end
+
+
+# -- shared by the hostile-input modules --------------------------------------------------------
+ARENA = [sys.executable, "-m", "arena.cli"]
+Capsys = pytest.CaptureFixture[str]
+
+
+def import_records(capsys: Capsys, source: Path, out: Path, *extra: str) -> tuple[int, dict[str, Any]]:
+    code, stdout, err = cli(capsys, "scenarios", "import", "agentclinic", str(source), "--out", str(out),
+                            "--json", *extra)
+    assert "Traceback" not in err
+    return code, json.loads(stdout)
+
+
+def forbid_playing(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("an encounter was played before the output was checked")
+
+    monkeypatch.setattr("arena.cli.play", refuse)
+
+
+PAYLOAD = "\x1b[2J\x1b]0;pwned\x07\u202eevil\u2066 \x9b31m"
+
+
+def assert_inert(text: str) -> None:
+    for raw in ("\x1b", "\x07", "\u202e", "\u2066", "\x9b"):
+        assert raw not in text, repr(raw)
+
+
+SUB_ENV = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def arena_exe() -> str:
+    return str(Path(sys.executable).with_name("arena"))

@@ -18,37 +18,35 @@ record's examination and test results (MedQA) or the answer text (NEJM), they ar
 
 from __future__ import annotations
 
-import hashlib
-import io
-import os
 import re
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
-from PIL import Image
 from pydantic import ValidationError
 
 from arena.echo import clip, clip_path, exception_text, quoted
-from arena.errors import ScenarioError, UsageError
+from arena.errors import ScenarioError
 from arena.files import FileRefused, atomic_write, decode_utf8, parse_json_text, prepare_output_dir, read_regular_file
 from arena.limits import (
     MAX_ID_CHARS,
-    MAX_IMAGE_BYTES,
     MAX_IMPORT_FILE_BYTES,
-    MAX_IMPORT_IMAGE_CACHE_BYTES,
     MAX_IMPORT_LINE_BYTES,
     MAX_REASON_CHARS,
 )
 from arena.schemas.scenario import Scenario
 from scenarios.importers.agentclinic_records import MedQARecord, NejmRecord, describe
-from scenarios.library import check_image_bytes
+from scenarios.importers.common import Refused
+from scenarios.importers.images import (
+    ImageCache,
+    ImportImage,
+    check_image_options,
+    find_image,
+    prepare_image,
+    same_image,
+)
 
 GENERIC_PLAN = ["further investigation", "follow-up", "referral", "biopsy", "imaging", "treatment"]
-SOURCE_FORMATS = ("PNG", "JPEG", "GIF", "TIFF", "BMP", "WEBP")  # other formats are converted to PNG
 # The age is a whole number of 1-3 ASCII digits: "(?<![0-9])" keeps "1111-year-old" from reading as 111.
 _AGE_SEX = re.compile(r"(?<![0-9])(?P<age>[0-9]{1,3})[- ]?(?:year|yr|y)[- ]?(?:s)?[- ]?old\s+(?P<sex>\w+)", re.I)
 _SEX_WORDS = {"male": "male", "man": "male", "boy": "male", "female": "female", "woman": "female",
@@ -61,28 +59,7 @@ class ImportResult:
     refused: list[tuple[int, str]] = field(default_factory=list)
 
 
-class Refused(Exception):
-    """A record that cannot be mapped; the message is the reason."""
 
-
-@dataclass(frozen=True)
-class _Prepared:
-    """A source image read, checked and (if need be) converted: what any record naming it uses."""
-
-    data: bytes
-    ext: str
-    media_type: str
-    digest: str
-    name: str
-
-
-@dataclass(frozen=True)
-class _Image:
-    """An image ready to be written: its bytes, where it goes, and its scenario entry."""
-
-    data: bytes
-    rel: str
-    entry: dict[str, Any]
 
 
 def _slug(text: str, limit: int = 40) -> str:
@@ -145,116 +122,6 @@ def _fact(fid: str, topic: str, keywords: list[str], text: str) -> dict[str, Any
             "clinician_says": text}
 
 
-def _is(check: Callable[[], bool], source: str) -> bool:
-    """``check()`` (an ``exists``/``is_file`` of a record's image path); an unusable path (too
-    long, a NUL byte, a loop) is a short named refusal, never the path's full text."""
-    try:
-        return check()
-    except ValueError:
-        raise Refused("image path contains a NUL byte") from None
-    except OSError as exc:
-        raise Refused(f"image {quoted(source)} cannot be used: {exception_text(exc)}") from None
-
-
-def _find_image(source: str, base_dir: Path, image_dir: Path | None) -> Path:
-    parsed = urlparse(source)
-    if parsed.scheme in ("http", "https"):
-        name = Path(unquote(parsed.path)).name
-        if image_dir is not None and name and _is((image_dir / name).is_file, source):
-            return image_dir / name
-        raise Refused(f"image_url {quoted(source)} is remote and the arena runs offline; download it and "
-                      "pass --image-dir with the file")
-    if "\x00" in source:
-        raise Refused("image path contains a NUL byte")
-    path = Path(unquote(parsed.path)) if parsed.scheme == "file" else Path(source)
-    candidates = [path] if path.is_absolute() else [base_dir / path]
-    if image_dir is not None and path.name:
-        candidates.append(image_dir / path.name)
-    for candidate in candidates:
-        if _is(candidate.exists, source):
-            return candidate
-    raise Refused(f"image {quoted(source)} not found")
-
-
-def _prepare_source(src: Path) -> _Prepared:
-    """Read, check and (for formats other than PNG/JPEG) convert one source image; write nothing."""
-    try:
-        data = read_regular_file(src, limit=MAX_IMAGE_BYTES)
-    except FileRefused as exc:
-        raise Refused(f"image {quoted(src.name)}: {exc}") from None
-    try:
-        check_image_bytes(data, where=clip_path(src), formats=SOURCE_FORMATS)
-    except ScenarioError as exc:
-        raise Refused(f"image refused: {exc}") from None
-    try:
-        with Image.open(io.BytesIO(data), formats=list(SOURCE_FORMATS)) as img:
-            fmt = (img.format or "").upper()
-            if fmt not in ("PNG", "JPEG"):
-                buffer = io.BytesIO()
-                img.convert("RGB").save(buffer, format="PNG")
-                data, fmt = buffer.getvalue(), "PNG"
-    except Exception as exc:  # PIL raises many types
-        raise Refused(f"image {quoted(src.name)} cannot be converted to PNG: {exception_text(exc)}") from None
-    ext, media = (".png", "image/png") if fmt == "PNG" else (".jpg", "image/jpeg")
-    return _Prepared(data, ext, media, hashlib.sha256(data).hexdigest(), src.name)
-
-
-class _ImageCache:
-    """Prepared source images of one import, keyed by resolved path, size and mtime, so records
-    naming the same image decode and convert it once. Refusals are remembered too; the bytes kept
-    are bounded (``MAX_IMPORT_IMAGE_CACHE_BYTES``, least recently used dropped first)."""
-
-    def __init__(self, budget: int = MAX_IMPORT_IMAGE_CACHE_BYTES, max_entries: int = 4096) -> None:
-        self._entries: OrderedDict[tuple[str, int, int], _Prepared | str] = OrderedDict()
-        self._budget = budget
-        self._max_entries = max_entries
-        self._bytes = 0
-
-    def prepare(self, src: Path) -> _Prepared:
-        try:
-            info = os.stat(src)
-            key = (str(src.resolve()), info.st_size, info.st_mtime_ns)
-        except ValueError:
-            raise Refused("image path contains a NUL byte") from None
-        except OSError as exc:
-            raise Refused(f"image {quoted(src.name)}: cannot read: {exception_text(exc)}") from None
-        cached = self._entries.get(key)
-        if cached is None:
-            try:
-                cached = _prepare_source(src)
-            except Refused as exc:
-                cached = str(exc)
-            self._remember(key, cached)
-        else:
-            self._entries.move_to_end(key)
-        if isinstance(cached, str):
-            raise Refused(cached)
-        return cached
-
-    def _remember(self, key: tuple[str, int, int], value: _Prepared | str) -> None:
-        size = len(value.data) if isinstance(value, _Prepared) else 0
-        if size > self._budget:
-            return
-        self._entries[key] = value
-        self._bytes += size
-        while self._bytes > self._budget or len(self._entries) > self._max_entries:
-            _, dropped = self._entries.popitem(last=False)
-            self._bytes -= len(dropped.data) if isinstance(dropped, _Prepared) else 0
-
-
-def _prepare_image(src: Path, case_id: str, images: _ImageCache) -> _Image:
-    """The scenario entry and bytes of the record's image (prepared once per source, see
-    :class:`_ImageCache`). The file name carries the content hash, so an import never replaces
-    another case's image."""
-    prepared = images.prepare(src)
-    rel = f"images/imported/{case_id}-{prepared.digest[:12]}{prepared.ext}"
-    entry = {"id": "current", "path": rel, "sha256": prepared.digest,
-             "media_type": prepared.media_type, "role": "current", "acquired": "unknown",
-             "source": {"kind": "file", "origin": f"AgentClinic import of {prepared.name}"[:300],
-                        "licence": "unknown: check the licence of the original image before sharing"}}
-    return _Image(data=prepared.data, rel=rel, entry=entry)
-
-
 def _rubric(diagnosis: str, alternatives: list[str]) -> list[dict[str, Any]]:
     rubric = [
         {"id": "names-diagnosis", "text": f"Names {diagnosis}", "points": 5, "dimension": "accuracy",
@@ -271,7 +138,7 @@ def _rubric(diagnosis: str, alternatives: list[str]) -> list[dict[str, Any]]:
 
 
 def _medqa(record: MedQARecord, line: int, base_dir: Path, image_dir: Path | None,
-           pair_image: Path | None, images: _ImageCache) -> tuple[dict[str, Any], _Image]:
+           pair_image: Path | None, images: ImageCache) -> tuple[dict[str, Any], ImportImage]:
     osce = record.OSCE_Examination
     if not osce.Correct_Diagnosis:
         raise Refused("OSCE_Examination.Correct_Diagnosis is missing")
@@ -281,7 +148,7 @@ def _medqa(record: MedQARecord, line: int, base_dir: Path, image_dir: Path | Non
     if not primary:
         raise Refused("Patient_Actor.Symptoms.Primary_Symptom is missing")
     if record.image_path is not None:
-        image_src = _find_image(record.image_path, base_dir, image_dir)
+        image_src = find_image(record.image_path, base_dir, image_dir)
     elif pair_image is not None:
         image_src = pair_image
     else:
@@ -311,7 +178,7 @@ def _medqa(record: MedQARecord, line: int, base_dir: Path, image_dir: Path | Non
         facts.append(_fact(f"result-{n}", section[:200], _words(section), text))
     if not findings:
         raise Refused("no Physical_Examination_Findings or Test_Results to grade against")
-    image = _prepare_image(image_src, case_id, images)
+    image = prepare_image(image_src, case_id, images)
     raw = {
         "schema_version": 1, "id": case_id,
         "title": (osce.Objective_for_Doctor or f"AgentClinic OSCE: {primary}")[:120],
@@ -331,7 +198,7 @@ def _medqa(record: MedQARecord, line: int, base_dir: Path, image_dir: Path | Non
 
 
 def _nejm(record: NejmRecord, line: int, base_dir: Path, image_dir: Path | None,
-          images: _ImageCache) -> tuple[dict[str, Any], _Image]:
+          images: ImageCache) -> tuple[dict[str, Any], ImportImage]:
     correct = [a.text for a in record.answers if a.correct]
     if len(correct) != 1 or not correct[0]:
         raise Refused("answers must contain exactly one correct answer")
@@ -348,7 +215,7 @@ def _nejm(record: NejmRecord, line: int, base_dir: Path, image_dir: Path | None,
     if not info:
         raise Refused("patient_info is missing")
     age, sex = _age_sex(info)
-    image_src = _find_image(record.image_url, base_dir, image_dir)
+    image_src = find_image(record.image_url, base_dir, image_dir)
     case_id = _case_id("nejm", line, diagnosis)
     first = info.split(". ")[0].rstrip(".") + "."
     facts = [_fact("history", "history", ["history", "background", "before"], info)]
@@ -356,7 +223,7 @@ def _nejm(record: NejmRecord, line: int, base_dir: Path, image_dir: Path | None,
     if exams:
         facts.append(_fact("exam", "examination", ["exam", "examination", "vital", "signs"], exams))
     p_other = round(0.4 / len(others), 3) if others else 0.0
-    image = _prepare_image(image_src, case_id, images)
+    image = prepare_image(image_src, case_id, images)
     raw = {
         "schema_version": 1, "id": case_id, "title": f"AgentClinic NEJM image case: {diagnosis}"[:120],
         "specialty": "general medicine", "modality": "clinical image (imported)",
@@ -379,7 +246,7 @@ def _nejm(record: NejmRecord, line: int, base_dir: Path, image_dir: Path | None,
 
 
 def _convert(text: str, number: int, base_dir: Path, image_dir: Path | None,
-             pair_image: Path | None, images: _ImageCache) -> tuple[Scenario, _Image]:
+             pair_image: Path | None, images: ImageCache) -> tuple[Scenario, ImportImage]:
     """One JSONL line to a validated scenario and its image; writes nothing."""
     try:
         record = parse_json_text(text)
@@ -409,15 +276,7 @@ def _exists(target: Path, *, overwrite: bool) -> Refused:
     return Refused(f"{clip_path(target)} exists (use --overwrite)")
 
 
-def _same_image(image_path: Path, image: _Image) -> bool:
-    try:
-        data = read_regular_file(image_path, limit=MAX_IMAGE_BYTES)
-    except FileRefused as exc:
-        raise Refused(f"{clip_path(image_path)} exists and cannot be read: {exc}") from None
-    return hashlib.sha256(data).hexdigest() == image.entry["sha256"]
-
-
-def _write(scenario: Scenario, image: _Image, out_root: Path, *, overwrite: bool) -> None:
+def _write(scenario: Scenario, image: ImportImage, out_root: Path, *, overwrite: bool) -> None:
     """Write the image, then the case, both atomically; on failure remove only what was created.
 
     An image of the same name and content is shared (names carry the content hash), also when a
@@ -430,7 +289,7 @@ def _write(scenario: Scenario, image: _Image, out_root: Path, *, overwrite: bool
             created = image_path
         except FileExistsError:
             pass  # written meanwhile by a concurrent import: compared below
-    if created is None and not _same_image(image_path, image):
+    if created is None and not same_image(image_path, image):
         raise Refused(f"{clip_path(image_path)} exists with other content")
     try:
         case_json = scenario.model_dump_json(indent=2, exclude_defaults=False) + "\n"
@@ -448,26 +307,6 @@ def _lines(jsonl: Path) -> list[bytes]:
         raise ScenarioError(f"{clip_path(jsonl)}: {exc}") from None
 
 
-def _check_image_options(image_dir: Path | None, pair_image: Path | None, images: _ImageCache) -> None:
-    """``--image-dir`` must be a folder and ``--image`` a usable image: one usage error, before any
-    record is read (rather than the same refusal for every record, or a silently ignored folder)."""
-    if image_dir is not None:
-        where = f"--image-dir {clip_path(image_dir)}"
-        try:
-            exists, is_dir = image_dir.exists(), image_dir.is_dir()
-        except (OSError, ValueError) as exc:
-            raise UsageError(f"{where}: unusable path ({exception_text(exc)})") from None
-        if not exists:
-            raise UsageError(f"{where}: does not exist; pass the folder holding the records' images")
-        if not is_dir:
-            raise UsageError(f"{where}: is not a folder; pass the folder holding the records' images")
-    if pair_image is not None:
-        try:
-            images.prepare(pair_image)
-        except Refused as exc:
-            raise UsageError(f"--image {clip_path(pair_image)}: {exc}") from None
-
-
 def import_agentclinic(
     jsonl: Path,
     out_root: Path,
@@ -481,8 +320,8 @@ def import_agentclinic(
     A record is refused (with its reason) rather than aborting the import. An existing case is never
     touched without ``overwrite``, and nothing a refused record did not create is ever removed.
     """
-    images = _ImageCache()
-    _check_image_options(image_dir, pair_image, images)
+    images = ImageCache()
+    check_image_options(image_dir, pair_image, images)
     lines = _lines(jsonl)
     prepare_output_dir(out_root / "cases", flag="--out")
     prepare_output_dir(out_root / "images" / "imported", flag="--out")
