@@ -190,6 +190,9 @@ class ScenarioLibrary:
 
     def __init__(self, root: Path = SCENARIOS_ROOT) -> None:
         self.root = root
+        # Verified image bytes, read and decode-checked once per (path, pin): many encounters of a
+        # scenario (every model, every seed) share one copy instead of one each.
+        self._images: dict[tuple[str, str], bytes] = {}
 
     @cached_property
     def _files(self) -> dict[str, Path]:
@@ -222,7 +225,15 @@ class ScenarioLibrary:
     def image_bytes(self, scenario: Scenario) -> dict[str, bytes]:
         """Verified bytes of every image of ``scenario``, keyed by image id."""
         where = str(self._files.get(scenario.id, self.root))
-        return {img.id: read_image_bytes(self.root, img, scenario_file=where) for img in scenario.images}
+        out: dict[str, bytes] = {}
+        for img in scenario.images:
+            key = (img.path, img.sha256)
+            data = self._images.get(key)
+            if data is None or ALLOWED_FORMATS.get(sniff_format(data) or "") != img.media_type:
+                data = read_image_bytes(self.root, img, scenario_file=where)
+                self._images[key] = data
+            out[img.id] = data
+        return out
 
 
 def scenario_root_for(path: Path) -> Path:

@@ -86,3 +86,13 @@ def test_committed_images_carry_no_metadata(library: ScenarioLibrary) -> None:
             with Image.open(SCENARIOS_ROOT / image.path) as img:
                 assert not getattr(img, "text", {}), (scenario.id, image.id, img.text)
                 assert "exif" not in img.info, (scenario.id, image.id)
+
+
+def test_image_bytes_are_read_once_per_library(tmp_path: Path) -> None:
+    """Every encounter of a scenario shares one verified copy of its images (demo --all holds 43
+    scenarios' images, not 258 copies)."""
+    lib = ScenarioLibrary()
+    first = lib.image_bytes(lib.get("derm-changing-mole"))
+    second = lib.image_bytes(lib.get("derm-changing-mole"))
+    assert first.keys() == second.keys() and all(first[k] is second[k] for k in first)
+    assert ScenarioLibrary().image_bytes(lib.get("derm-changing-mole"))["current"] == first["current"]
