@@ -192,7 +192,7 @@ class ScenarioLibrary:
         self.root = root
         # Verified image bytes, read and decode-checked once per (path, pin): many encounters of a
         # scenario (every model, every seed) share one copy instead of one each.
-        self._images: dict[tuple[str, str], bytes] = {}
+        self._images: dict[tuple[str, str, str], bytes] = {}
 
     @cached_property
     def _files(self) -> dict[str, Path]:
@@ -227,9 +227,9 @@ class ScenarioLibrary:
         where = str(self._files.get(scenario.id, self.root))
         out: dict[str, bytes] = {}
         for img in scenario.images:
-            key = (img.path, img.sha256)
+            key = (img.path, img.sha256, img.media_type)  # everything read_image_bytes checks against
             data = self._images.get(key)
-            if data is None or ALLOWED_FORMATS.get(sniff_format(data) or "") != img.media_type:
+            if data is None:
                 data = read_image_bytes(self.root, img, scenario_file=where)
                 self._images[key] = data
             out[img.id] = data

@@ -22,6 +22,8 @@ from agents.simulator.assess import (
 )
 from arena import matching as new
 from arena.clients.registry import create_client
+from arena.matching.phrases import compiled
+from arena.matching.text import parse
 from arena.schemas.scenario import Scenario
 from arena.schemas.transcript import Transcript
 from scenarios.library import ScenarioLibrary
@@ -420,8 +422,8 @@ def test_both_matching_strategies_agree() -> None:
         text = _fuzz_text(rng, words, 200)
         # the phrases alone (index strategy), one by one or together, and padded with many
         # others (every-atom strategy)
-        atoms = len(new.parse(text).atoms)
-        assert len(new.compiled(tuple(phrases)).keys) * 8 < atoms <= len(new.compiled(tuple(many)).keys) * 8
+        atoms = len(parse(text).atoms)
+        assert len(compiled(tuple(phrases)).keys) * 8 < atoms <= len(compiled(tuple(many)).keys) * 8
         for phrase in phrases:
             assert new.occurrences(text, phrase) == [
                 (s, n) for s, n in legacy.occurrences(text, canonical(phrase) or "")]

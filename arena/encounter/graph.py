@@ -82,7 +82,7 @@ def build_messages(ctx: EncounterContext, turns: list[Turn]) -> list[Message]:
 
 
 # Exceptions from a client that are worth another attempt: the network and the clock.
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (TimeoutError, ConnectionError, OSError)
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OSError,)  # TimeoutError, ConnectionError included
 
 
 def classify_failure(exc: Exception) -> bool:

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from arena.matching import functions
 from arena.matching.phrases import PhraseSet, compiled, fallback_hits, matches, per_sentence
 from arena.matching.text import ParsedText, parse
 
@@ -62,9 +63,7 @@ class Reading:
         if any(pid in self.first for pid in known):
             return True
         if unknown:
-            from arena.matching import mentions
-
-            return mentions(self.text.text, unknown)
+            return functions.mentions(self.text.text, unknown)
         return False
 
     def affirms(self, phrases: Iterable[str]) -> bool:
@@ -73,9 +72,7 @@ class Reading:
         if any(not negated(start, sentence) for pid in known for start, sentence in self.hits.get(pid, ())):
             return True
         if unknown:
-            from arena.matching import affirms
-
-            return affirms(self.text.text, unknown)
+            return functions.affirms(self.text.text, unknown)
         return False
 
     def denies(self, phrases: Iterable[str]) -> bool:
@@ -86,18 +83,14 @@ class Reading:
             if found and all(negated(start, sentence) for start, sentence in found):
                 return True
         if unknown:
-            from arena.matching import denies
-
-            return denies(self.text.text, unknown)
+            return functions.denies(self.text.text, unknown)
         return False
 
     def first_position(self, phrases: Iterable[str]) -> int | None:
         known, unknown = self._ids(phrases)
         positions = [self.first[pid] for pid in known if pid in self.first]
         if unknown:
-            from arena.matching import first_position
-
-            other = first_position(self.text.text, unknown)
+            other = functions.first_position(self.text.text, unknown)
             if other is not None:
                 positions.append(other)
         return min(positions) if positions else None
@@ -112,9 +105,7 @@ class Reading:
                 if offset < best.get(sentence, offset + 1):
                     best[sentence] = offset
         if unknown:
-            from arena.matching import first_position_per_sentence
-
-            for sentence, offset in first_position_per_sentence(self.text.text, unknown).items():
+            for sentence, offset in functions.first_position_per_sentence(self.text.text, unknown).items():
                 if offset < best.get(sentence, offset + 1):
                     best[sentence] = offset
         return best
