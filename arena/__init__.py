@@ -12,10 +12,11 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from arena.clients.base import ModelClient, prepare_messages
-    from arena.clients.registry import create_client
+    from arena.clients.base import prepare_messages
+    from arena.composition import create_client
     from arena.encounter.run import run_encounter
     from arena.errors import ArenaError, ModelError, ScenarioError, UsageError
+    from arena.protocols import Judge, ModelClient, Simulator
     from arena.schemas import Mode, Scenario, TerminationReason, Transcript, Verdict
 
 _LAZY = {
@@ -28,19 +29,23 @@ _LAZY = {
     "TerminationReason": "arena.schemas",
     "Transcript": "arena.schemas",
     "Verdict": "arena.schemas",
-    "ModelClient": "arena.clients.base",
+    "ModelClient": "arena.protocols",
+    "Judge": "arena.protocols",
+    "Simulator": "arena.protocols",
     "prepare_messages": "arena.clients.base",
-    "create_client": "arena.clients.registry",
+    "create_client": "arena.composition",
     "run_encounter": "arena.encounter.run",
 }
 
 __all__ = [
     "ArenaError",
+    "Judge",
     "Mode",
     "ModelClient",
     "ModelError",
     "Scenario",
     "ScenarioError",
+    "Simulator",
     "TerminationReason",
     "Transcript",
     "UsageError",

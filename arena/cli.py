@@ -18,7 +18,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from arena import cli_scenarios
+from arena import cli_models, cli_scenarios, cli_serve
+from arena.cli_models import add_models_file_option, models_config
 from arena.cli_parser import (
     ArenaParser,
     path_arg,
@@ -29,7 +30,7 @@ from arena.cli_parser import (
     turns_arg,
     version,
 )
-from arena.clients.registry import DEMO_MODELS
+from arena.composition import DEMO_MODELS, RUBRIC, RULE_BASED, Cast, build_cast, check_specs, with_base_url
 from arena.echo import clip_path, exception_text
 from arena.encounter.run import DEFAULT_MAX_TURNS
 from arena.entry import report, silence
@@ -52,6 +53,7 @@ DIMENSIONS = list(Dimension)
 DEMO_SCENARIOS = ("derm-changing-mole", "derm-ambiguous-lesion", "cxr-multiple-nodules", "xr-tibia-lucent-lesion")
 TRANSCRIPTS_ROOT = Path("transcripts")
 TURN_PREVIEW_CHARS = 220
+DEFAULT_CACHE = TRANSCRIPTS_ROOT / ".cache" / "responses.sqlite"
 
 
 def _add_run_options(parser: argparse.ArgumentParser, command: str) -> None:
@@ -78,6 +80,15 @@ def build_parser() -> ArenaParser:
                        help="simulator turn budget, 1..50")
     match.add_argument("--library", type=path_arg, default=SCENARIOS_ROOT, metavar="ROOT",
                        help="scenario library root holding cases/ and images/ (default: the built-in one)")
+    match.add_argument("--simulator", default=RULE_BASED, metavar="SPEC",
+                       help=f"who voices the patient or clinician: {RULE_BASED} (templates, offline) or a model spec")
+    match.add_argument("--judge", default=RUBRIC, metavar="SPEC",
+                       help=f"who grades: {RUBRIC} (the offline rubric judge) or a model spec")
+    add_models_file_option(match)
+    match.add_argument("--base-url", metavar="URL", help="base URL for openai-compatible/<model> specs "
+                       "(else OPENAI_COMPATIBLE_BASE_URL or an endpoint of the models file)")
+    match.add_argument("--cache", nargs="?", const=DEFAULT_CACHE, type=path_arg, metavar="PATH",
+                       help=f"reuse identical model calls from a SQLite response cache (default path: {DEFAULT_CACHE})")
     _add_run_options(match, "match")
 
     demo = sub.add_parser("demo", help="every reference model through every starter scenario, offline")
@@ -86,6 +97,8 @@ def build_parser() -> ArenaParser:
     _add_run_options(demo, "demo")
 
     cli_scenarios.add_parser(sub)
+    cli_models.add_parser(sub)
+    cli_serve.add_parser(sub)
     return parser
 
 
@@ -101,6 +114,11 @@ def _summary(transcript: Transcript, path: Path) -> dict[str, object]:
         "termination": transcript.termination.value,
         "moves": [t.move.kind.value for t in transcript.simulator_turns() if t.move],
         "scores": {d.value: verdict.score(d) for d in DIMENSIONS} if verdict else None,
+        "simulator": transcript.simulator,
+        "judge": transcript.judge,
+        "judge_error": transcript.judge_error.message if transcript.judge_error else None,
+        "simulator_faults": [f.rule for f in transcript.simulator_faults],
+        "usage": transcript.usage.model_dump(mode="json") if transcript.usage else None,
     }
 
 
@@ -132,17 +150,34 @@ def _print_match(console: Console, transcript: Transcript, path: Path) -> None:
             score = transcript.verdict.scores[dimension]
             table.add_row(dimension.value, str(score.score), score.rationale)
         console.print(table)
+    elif transcript.judge_error:
+        console.print(Text(f"not judged: judge error ({transcript.judge_error.message}); no score recorded",
+                           style="yellow"), soft_wrap=True)
     else:
         console.print(Text("not judged: infrastructure error (not counted as a model loss)", style="yellow"))
+    for fault in transcript.simulator_faults:
+        console.print(Text(f"simulator fault at turn {fault.turn_index}: {fault.rule} ({fault.detail}); the template "
+                           "message was sent instead", style="yellow"), soft_wrap=True)
+    if transcript.usage and (transcript.usage.calls or transcript.usage.cached):
+        u = transcript.usage
+        cost = "unknown cost" if u.cost_usd is None else f"${u.cost_usd:.4f}"
+        console.print(Text(f"model calls: {u.calls} made, {u.cached} from cache; tokens {u.input_tokens} in, "
+                           f"{u.output_tokens} out; {cost}"), soft_wrap=True)
     console.print(Text(f"transcript: {path}"), soft_wrap=True)
 
 
 async def _match(args: argparse.Namespace, console: Console) -> int:
+    config = with_base_url(models_config(args.models_file), args.base_url)
+    check_specs([args.target], args.simulator, args.judge, config)
     plan = plan_encounter(ScenarioLibrary(args.library), args.scenario, args.target, mode=args.mode,
-                          seed=args.seed, max_turns=args.max_turns)
+                          seed=args.seed, max_turns=args.max_turns, config=config)
     run = args.run or new_run_name("match")
     run_dir = prepare_run_dir(args.out, run)
-    transcript = await play(plan, run=run)
+    cast: Cast = build_cast(simulator=args.simulator, judge=args.judge, config=config, cache_path=args.cache)
+    try:
+        transcript = await play(plan, cast, run=run)
+    finally:
+        cast.close()
     path = save_transcript(transcript, run_dir)
     if args.json:
         print(dumps_json(_summary(transcript, path)))
@@ -232,6 +267,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args, extras = parser.parse_known_args(tokens)
     require_command(parser, args.command)
     chosen = cli_scenarios.chosen_parser(parser, args)
+    if args.command == "models":
+        require_command(chosen, args.models_command, "subcommand")
+        chosen = cli_models.subparser(args.models_command) or chosen
     reject_extras(chosen, extras)
     return args
 
@@ -241,6 +279,10 @@ def _run(argv: Sequence[str] | None) -> int:
     console = make_console()
     if args.command == "scenarios":
         return cli_scenarios.run(args, console)
+    if args.command == "models":
+        return cli_models.run(args, console)
+    if args.command == "serve":
+        return cli_serve.run(args, console)
     handlers = {"match": _match, "demo": _demo}
     return asyncio.run(handlers[args.command](args, console))
 

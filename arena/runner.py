@@ -17,16 +17,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from agents.judge.rubric_judge import Judge, RubricJudge
-from arena.clients.registry import check_spec, create_client
+from arena import composition
+from arena.composition import Cast
+from arena.config import ModelsConfig
 from arena.echo import clip_path, exception_text, quoted
 from arena.encounter.clock import Clock
 from arena.encounter.run import DEFAULT_MAX_TURNS, check_max_turns, run_encounter
 from arena.errors import ArenaError, UsageError
 from arena.files import atomic_write, prepare_output_dir
 from arena.limits import MAX_OUTPUT_NAME_CHARS
+from arena.protocols import JudgeFailed
+from arena.schemas.calls import ModelCall, UsageSummary
 from arena.schemas.scenario import Mode, Scenario
-from arena.schemas.transcript import Transcript
+from arena.schemas.transcript import JudgeError, Transcript
 from scenarios.library import ScenarioLibrary
 
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # always fullmatch: "$" accepts a final newline
@@ -61,26 +64,39 @@ class EncounterPlan:
 
 
 def plan_encounter(library: ScenarioLibrary, scenario_id: str, target_spec: str, *, mode: str | None = None,
-                   seed: int = 0, max_turns: int = DEFAULT_MAX_TURNS) -> EncounterPlan:
+                   seed: int = 0, max_turns: int = DEFAULT_MAX_TURNS,
+                   config: ModelsConfig | None = None) -> EncounterPlan:
     """Check every input of an encounter (case, images, spec, mode, budget) without playing it."""
-    check_spec(target_spec)
+    composition.registry().check(target_spec, config)
     check_max_turns(max_turns)
     scenario = library.get(scenario_id)
     chosen = resolve_mode(scenario, mode)
     return EncounterPlan(scenario, library.image_bytes(scenario), target_spec, chosen, seed, max_turns)
 
 
-async def play(plan: EncounterPlan, *, judge: Judge | None = None, run: str | None = None,
+async def play(plan: EncounterPlan, cast: Cast | None = None, *, run: str | None = None,
                clock: Clock | None = None) -> Transcript:
-    """Run and judge one encounter. Infrastructure failures come back unjudged."""
-    target = create_client(plan.target_spec, scenario=plan.scenario, seed=plan.seed)
-    transcript = await run_encounter(plan.scenario, target, plan.images, mode=plan.mode, seed=plan.seed,
-                                     max_turns=plan.max_turns, clock=clock, run=run)
+    """Run and judge one encounter. Infrastructure failures come back unjudged; a judge that
+    gives no valid verdict is recorded as a judge error, never as a score."""
+    cast = cast or composition.build_cast()
+    transcript = await run_encounter(
+        plan.scenario, cast.target(plan.target_spec), plan.images, simulator=cast.simulator,
+        system_prompt=composition.target_system_prompt(plan.mode), mode=plan.mode, seed=plan.seed,
+        max_turns=plan.max_turns, clock=clock, run=run, gateway=cast.gateway, target_spec=plan.target_spec)
     if transcript.termination.is_infrastructure:
         return transcript
-    judge = judge or RubricJudge()
-    verdict = await judge.judge(transcript, plan.scenario)
-    return transcript.model_copy(update={"verdict": verdict, "judge": judge.name})
+    judge_calls: list[ModelCall] = []
+    update: dict[str, object] = {"judge": cast.judge.name}
+    try:
+        update["verdict"] = await cast.judge.judge(transcript, plan.scenario, calls=judge_calls)
+    except JudgeFailed as exc:
+        judge_calls = judge_calls or exc.calls
+        update["judge_error"] = JudgeError(judge=cast.judge.name, message=str(exc)[:2000],
+                                           attempts=len(judge_calls))
+    if judge_calls:
+        calls = [*transcript.calls, *judge_calls]
+        update.update({"calls": calls, "usage": UsageSummary.of(calls)})
+    return transcript.model_copy(update=update)
 
 
 def new_run_name(command: str) -> str:

@@ -16,8 +16,7 @@ import time
 
 from agents.judge.rubric_judge import RubricJudge
 from arena.cli import DEMO_SCENARIOS
-from arena.clients.registry import DEMO_MODELS, create_client
-from arena.encounter.run import run_encounter
+from arena.composition import DEMO_MODELS, create_client, run_encounter
 from scenarios.library import ScenarioLibrary
 
 

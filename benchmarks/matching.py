@@ -32,8 +32,7 @@ from pathlib import Path
 from agents.judge.rubric_judge import RubricJudge
 from agents.simulator.assess import assess_answer, phrase_lists, reading, scenario_vocabulary
 from arena import matching
-from arena.clients.registry import create_client
-from arena.encounter.run import run_encounter
+from arena.composition import create_client, run_encounter
 from arena.schemas.scenario import Scenario
 from arena.schemas.transcript import Transcript
 from scenarios.library import ScenarioLibrary

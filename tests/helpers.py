@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from arena.clients.base import ModelClient
-from arena.encounter.run import run_encounter
+from arena.composition import run_encounter
+from arena.gateway import Gateway
+from arena.protocols import ModelClient
 from arena.schemas.scenario import Mode, Scenario
 from arena.schemas.transcript import Transcript
 from scenarios.library import ScenarioLibrary
@@ -12,7 +13,7 @@ from scenarios.library import ScenarioLibrary
 async def encounter(
     library: ScenarioLibrary,
     scenario: Scenario,
-    target: ModelClient,
+    target: ModelClient | object,
     *,
     seed: int = 0,
     max_turns: int = 7,
@@ -21,5 +22,14 @@ async def encounter(
 ) -> Transcript:
     return await run_encounter(
         scenario, target, library.image_bytes(scenario), seed=seed, max_turns=max_turns,
-        mode=mode, retries=retries, retry_backoff_s=0.0,
+        mode=mode, retries=retries, gateway=no_wait_gateway(),
     )
+
+
+async def _no_sleep(seconds: float) -> None:
+    return None
+
+
+def no_wait_gateway(**options: object) -> Gateway:
+    """A gateway whose back-off sleeps are skipped (the waits are still computed and recorded)."""
+    return Gateway(sleep=_no_sleep, **options)  # type: ignore[arg-type]

@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from arena.clients.registry import check_spec
 from arena.clients.scripted import ScriptedClient
-from arena.encounter.run import run_encounter
+from arena.composition import registry, run_encounter
 from arena.errors import ArenaError
 from arena.runner import save_transcript
 from arena.schemas.messages import ModelRequest, ModelResponse
@@ -24,6 +23,7 @@ from arena.schemas.scenario import Scenario
 from arena.schemas.transcript import TerminationReason
 from scenarios.library import ScenarioLibrary
 from tests.conftest import run
+from tests.helpers import no_wait_gateway
 from tests.hostile_fixtures import (
     Capsys,
     assert_one_line,
@@ -52,7 +52,7 @@ class _Raising:
 def test_a_raising_target_is_a_recorded_target_error(library: ScenarioLibrary, cxr: Scenario, tmp_path: Path,
                                                      exc: BaseException, attempts: int) -> None:
     client = _Raising(exc)
-    transcript = run(run_encounter(cxr, client, library.image_bytes(cxr), retries=2, retry_backoff_s=0.0))
+    transcript = run(run_encounter(cxr, client, library.image_bytes(cxr), retries=2, gateway=no_wait_gateway()))
     assert transcript.termination == TerminationReason.TARGET_ERROR
     assert client.calls == attempts and len(transcript.errors) == attempts
     assert transcript.errors[0].error_type == type(exc).__name__
@@ -153,7 +153,7 @@ def test_a_trailing_newline_is_refused(tmp_path: Path, capsys: Capsys, monkeypat
     assert not (tmp_path / "abc\n").exists()
     for spec in ("reference/skill-0.5\n", "reference/oracle\n"):
         with pytest.raises(ArenaError, match="unknown reference model"):
-            check_spec(spec)
+            registry().check(spec)
     with pytest.raises(ValidationError):
         Scenario.model_validate(good_case("good\n"))
     # No regex of the code base ends in "$" (it accepts a final newline): validation uses fullmatch.

@@ -17,7 +17,7 @@ import pytest
 from pydantic import ValidationError
 
 from arena.clients.scripted import ScriptedClient
-from arena.encounter.run import run_encounter
+from arena.composition import run_encounter
 from arena.files import FileRefused, load_json_file, parse_json_text, read_regular_file
 from arena.limits import (
     MAX_ANSWER_CHARS,

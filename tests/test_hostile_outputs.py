@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from arena.clients.scripted import ScriptedClient
-from arena.encounter.run import run_encounter
+from arena.composition import run_encounter
 from arena.errors import ArenaError
 from arena.files import atomic_write
 from arena.limits import (

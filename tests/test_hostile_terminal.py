@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from arena.clients.scripted import ScriptedClient
-from arena.encounter.run import run_encounter
+from arena.composition import run_encounter
 from arena.limits import (
     MAX_ECHO_CHARS,
     MAX_PROBLEMS_PER_FILE,

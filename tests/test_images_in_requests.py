@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from arena.clients.base import RecordingClient
-from arena.clients.registry import create_client
+from arena.composition import create_client
 from arena.schemas.messages import ImagePart
 from arena.schemas.scenario import Scenario
 from arena.schemas.transcript import MoveKind, TerminationReason

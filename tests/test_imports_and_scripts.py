@@ -42,3 +42,19 @@ def test_every_benchmark_script_runs(script: str) -> None:
     proc = _run([sys.executable, str(ROOT / "benchmarks" / script), "--quick"])
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.count("\n") >= 3  # it printed a table
+
+
+def test_only_the_composition_root_imports_agents_from_arena() -> None:
+    """``arena`` owns the protocols and orchestration; ``agents`` implements them. One module of
+    ``arena`` wires the two together; any other import of ``agents`` from ``arena`` is a layering bug."""
+    import ast
+
+    root = Path(__file__).parents[1]
+    offenders = []
+    for path in sorted((root / "arena").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            if any(n == "agents" or n.startswith("agents.") for n in names):
+                offenders.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert offenders and all(o.startswith("arena/composition.py:") for o in offenders), offenders

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from agents.judge.rubric_judge import RubricJudge
-from arena.clients.registry import create_client
 from arena.clients.scripted import ScriptedClient
+from arena.composition import create_client
 from arena.schemas.scenario import Ambiguity, Dimension, Scenario
 from arena.schemas.verdict import Verdict
 from scenarios.library import ScenarioLibrary

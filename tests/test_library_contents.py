@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 
 from agents.reference.pixel import Pixel
-from arena.clients.registry import create_client
+from arena.composition import create_client
 from arena.schemas.messages import ImagePart, Message, ModelRequest, TextPart
 from arena.schemas.scenario import Ambiguity, Mode, Scenario
 from arena.schemas.transcript import MoveKind

@@ -21,7 +21,7 @@ from agents.simulator.assess import (
     stated_confidence,
 )
 from arena import matching as new
-from arena.clients.registry import create_client
+from arena.composition import create_client
 from arena.matching.phrases import compiled
 from arena.matching.text import parse
 from arena.schemas.scenario import Scenario

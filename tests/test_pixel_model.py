@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from agents.reference.pixel import Pixel
-from arena.clients.registry import create_client
+from arena.composition import create_client
 from arena.schemas.messages import ImagePart, Message, ModelRequest, TextPart
 from arena.schemas.scenario import Scenario
 from scenarios.library import ScenarioLibrary

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from arena.clients.registry import DEMO_MODELS, create_client
 from arena.clients.scripted import ScriptedClient
+from arena.composition import DEMO_MODELS, create_client
 from arena.matching import mentions
 from arena.schemas.scenario import Mode, Scenario
 from arena.schemas.transcript import MoveKind, Transcript

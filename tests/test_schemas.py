@@ -7,7 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from agents.judge.rubric_judge import RubricJudge
-from arena.clients.registry import create_client
+from arena.composition import create_client
 from arena.schemas.scenario import Dimension, Scenario
 from arena.schemas.transcript import Transcript
 from arena.schemas.verdict import DimensionScore, Verdict

@@ -4,10 +4,9 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agents.judge.rubric_judge import NotGradeable, RubricJudge
-from arena.clients.registry import create_client
 from arena.clients.scripted import ScriptedClient
+from arena.composition import create_client, run_encounter
 from arena.encounter.graph import checkpoint_serializer
-from arena.encounter.run import run_encounter
 from arena.errors import ModelError
 from arena.schemas.scenario import Scenario
 from arena.schemas.transcript import MoveKind, TerminationReason, Turn

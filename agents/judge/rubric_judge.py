@@ -20,15 +20,19 @@ from dataclasses import dataclass, field
 from functools import cache
 from itertools import islice
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from agents.simulator.assess import URGENCY_WORDS, assess_answer, candidates
 from agents.simulator.assess import reading as read_answer
+from arena.protocols import Judge, NotGradeable
+from arena.schemas.calls import ModelCall
 from arena.schemas.scenario import Ambiguity, Dimension, RubricCriterion, Scenario
 from arena.schemas.transcript import Assessment, MoveKind, Transcript, Turn
 from arena.schemas.verdict import CriterionResult, DimensionScore, Verdict
 
 WEIGHTS_FILE = Path(__file__).with_name("weights.json")
+
+__all__ = ["Judge", "NotGradeable", "RubricJudge", "ambiguity_cap", "weights"]
 
 _NEXT_STEP = re.compile(
     r"\b(see (?:a|your) (?:doctor|dermatologist|gp|clinician|specialist)|refer|referral|"
@@ -38,16 +42,6 @@ _NEXT_STEP = re.compile(
 _LINK = re.compile(r"\b(because|given|in view of|so the|which (?:suggests|supports)|consistent with|due to)\b", re.I)
 _PERCENT = re.compile(r"\d{1,3}\s?%")
 _CANNOT = re.compile(r"\b(can't|cannot|unable to|not able to)\b", re.I)
-
-
-class Judge(Protocol):
-    name: str
-
-    async def judge(self, transcript: Transcript, scenario: Scenario) -> Verdict: ...
-
-
-class NotGradeable(ValueError):
-    """The transcript ended in an infrastructure error: it must not be scored."""
 
 
 @cache
@@ -99,7 +93,9 @@ class RubricJudge:
 
     name = "offline/rubric-v1"
 
-    async def judge(self, transcript: Transcript, scenario: Scenario) -> Verdict:
+    async def judge(self, transcript: Transcript, scenario: Scenario, *,
+                    calls: list[ModelCall] | None = None) -> Verdict:
+        """Offline: makes no model call, so ``calls`` is left as it is."""
         return self.grade(transcript, scenario)
 
     def grade(self, transcript: Transcript, scenario: Scenario) -> Verdict:

@@ -7,38 +7,14 @@ offline and deterministic; a model-backed policy can implement the same protocol
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
-
-from arena.schemas.scenario import Ambiguity, Scenario
-from arena.schemas.transcript import Assessment, Move, MoveKind, TerminationReason
+from arena.protocols import Decision, PolicyView, SimulatorPolicy
+from arena.schemas.scenario import Ambiguity
+from arena.schemas.transcript import Move, MoveKind, TerminationReason
 
 HIGH_CONFIDENCE = 0.85  # stated confidence above which an ambiguous case gets a clarification
 SILENT_LIMIT = 2  # consecutive empty answers before the encounter stops
 
-
-@dataclass(frozen=True)
-class PolicyView:
-    """What the policy may look at. Built from the encounter state each turn."""
-
-    scenario: Scenario
-    moves: list[Move]
-    assessments: list[Assessment]
-    priors_shown: bool
-    simulator_turns: int
-    max_turns: int
-
-
-@dataclass(frozen=True)
-class Decision:
-    move: Move | None = None
-    stop: TerminationReason | None = None
-
-
-class SimulatorPolicy(Protocol):
-    name: str
-
-    def decide(self, view: PolicyView) -> Decision: ...
+__all__ = ["Decision", "PolicyView", "RuleBasedPolicy", "SimulatorPolicy"]
 
 
 class RuleBasedPolicy:

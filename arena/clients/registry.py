@@ -1,64 +1,100 @@
-"""Model specs (``provider/model``) to clients. One registry for targets, simulators and judges."""
+"""Model specs (``provider/model`` or ``endpoint/model``) to clients: one registry for every role.
+
+A provider is one module that defines a :class:`Provider` and one registration in the composition
+root (``arena/composition.py``); nothing here branches on provider names. An endpoint from the
+models file (``[endpoints.NAME]``) is addressed as ``NAME/model`` and says which provider serves it.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
 
-from arena.clients.base import ModelClient
-from arena.echo import quoted
+from arena.config import EndpointConfig, ModelsConfig
+from arena.echo import choices, quoted
 from arena.errors import UsageError
-from arena.schemas.scenario import Scenario
+from arena.protocols import EncounterBound, ModelClient
 
-FIXED_REFERENCE_MODELS = ("oracle", "pixel", "blind", "overconfident", "hedger")
-REFERENCE_MODELS = ("oracle", "skill-<p>", "pixel", "blind", "overconfident", "hedger")
-DEMO_MODELS = (
-    "reference/oracle",
-    "reference/skill-0.3",
-    "reference/pixel",
-    "reference/blind",
-    "reference/overconfident",
-    "reference/hedger",
-)
-_SKILL = re.compile(r"skill-(?P<p>[0-9]*\.?[0-9]+)")  # always fullmatch: "$" accepts a final newline
+MAX_SPEC_CHARS = 300
+MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,255}")  # always fullmatch
 
 
-def valid_specs() -> str:
-    return ", ".join(f"reference/{name}" for name in REFERENCE_MODELS)
+class Provider(Protocol):
+    """One kind of model service. ``check`` validates without building (keys, base URL, model);
+    ``create`` builds the client. ``http_client`` is for tests (an ``httpx2.AsyncClient`` with a
+    ``MockTransport``); providers that make no HTTP calls ignore it."""
+
+    name: str
+    summary: str
+
+    def check(self, model: str, endpoint: EndpointConfig) -> None: ...
+
+    def create(self, model: str, endpoint: EndpointConfig, *,
+               http_client: Any = None) -> ModelClient | EncounterBound: ...
+
+    def known_models(self) -> list[str]: ...
 
 
-def check_spec(spec: str) -> None:
-    """Raise ``UsageError`` naming the valid choices when ``spec`` is not a known model."""
-    provider, _, model = spec.partition("/")
-    if provider != "reference" or not model:
-        raise UsageError(f"unknown model spec {quoted(spec)} (provider {quoted(provider)}); valid: {valid_specs()}")
-    match = _SKILL.fullmatch(model)
-    if match:
-        p = float(match["p"])
-        if not 0.0 <= p <= 1.0:
-            raise UsageError(f"model spec {quoted(spec)}: skill p must be in 0..1; valid: {valid_specs()}")
-        return
-    if model not in FIXED_REFERENCE_MODELS:
-        raise UsageError(f"unknown reference model {quoted(spec)}; valid: {valid_specs()}")
+@dataclass(frozen=True)
+class Resolved:
+    spec: str
+    provider: Provider
+    model: str
+    endpoint: EndpointConfig
 
 
-def create_client(spec: str, *, scenario: Scenario, seed: int) -> ModelClient:
-    """Build the client for ``spec``. Reference models are per scenario and seed."""
-    check_spec(spec)
-    _, _, model = spec.partition("/")
-    from agents.reference import blind, truth_readers
+class Registry:
+    def __init__(self, providers: Iterable[Provider] = ()) -> None:
+        self._providers: dict[str, Provider] = {}
+        for provider in providers:
+            self.register(provider)
 
-    if model == "oracle":
-        return truth_readers.Oracle(spec, scenario, seed)
-    if match := _SKILL.fullmatch(model):
-        return truth_readers.Skilled(spec, scenario, seed, degrade=float(match["p"]))
-    if model == "overconfident":
-        return truth_readers.Overconfident(spec, scenario, seed)
-    if model == "hedger":
-        return truth_readers.Hedger(spec, scenario, seed)
-    if model == "blind":
-        return blind.Blind(spec)
-    if model == "pixel":
-        from agents.reference import pixel
+    def register(self, provider: Provider) -> None:
+        if provider.name in self._providers:
+            raise ValueError(f"provider {provider.name!r} is registered twice")
+        self._providers[provider.name] = provider
 
-        return pixel.Pixel(spec)
-    raise UsageError(f"unknown reference model {quoted(spec)}; valid: {valid_specs()}")  # pragma: no cover
+    def providers(self) -> list[Provider]:
+        return list(self._providers.values())
+
+    def names(self) -> list[str]:
+        return list(self._providers)
+
+    def resolve(self, spec: str, config: ModelsConfig | None = None) -> Resolved:
+        """Which provider and endpoint serve ``spec``; ``UsageError`` naming the valid prefixes."""
+        config = config or ModelsConfig()
+        if not isinstance(spec, str) or len(spec) > MAX_SPEC_CHARS:
+            raise UsageError(f"model spec {quoted(str(spec))} is not valid (at most {MAX_SPEC_CHARS} characters)")
+        prefix, slash, model = spec.partition("/")
+        valid = choices([*self.names(), *(f"{name} (models file)" for name in config.endpoints)])
+        if not slash or not prefix or not model:
+            raise UsageError(f"model spec {quoted(spec)} must be provider/model; valid providers: {valid}")
+        endpoint = config.endpoint(prefix)
+        if endpoint is None:
+            if prefix not in self._providers:
+                raise UsageError(f"unknown model spec {quoted(spec)} (provider {quoted(prefix)}); "
+                                 f"valid providers: {valid}")
+            endpoint = EndpointConfig(name=prefix, provider=prefix)  # type: ignore[arg-type]
+        provider = self._providers.get(endpoint.provider)
+        if provider is None:
+            raise UsageError(f"endpoint {quoted(prefix)} names provider {quoted(endpoint.provider)}, which is "
+                             f"not available; valid: {choices(self.names())}")
+        price = config.prices.get(spec)
+        if price is not None:
+            endpoint = endpoint.model_copy(update={"prices": {**endpoint.prices, model: price}})
+        return Resolved(spec, provider, model, endpoint)
+
+    def check(self, spec: str, config: ModelsConfig | None = None) -> Resolved:
+        resolved = self.resolve(spec, config)
+        resolved.provider.check(resolved.model, resolved.endpoint)
+        if not MODEL_NAME.fullmatch(resolved.model):
+            raise UsageError(f"model name {quoted(resolved.model)} in {quoted(spec)} is not valid; use letters, "
+                             "digits and . _ - : / @ +")
+        return resolved
+
+    def create(self, spec: str, config: ModelsConfig | None = None, *,
+               http_client: Any = None) -> ModelClient | EncounterBound:
+        resolved = self.check(spec, config)
+        return resolved.provider.create(resolved.model, resolved.endpoint, http_client=http_client)

@@ -2,17 +2,18 @@
 
 ```
 START -> open -> target -> assess -> plan -> ask -> target ...
-                    |                   |
-                    +-> END (error)     +-> END (completed, budget, silent)
+          |         |                   |       |
+          +---------+-> END (error)     +-------+-> END (completed, budget, silent, simulator error)
 ```
+
+Nothing here knows which simulator, target or judge plays: the simulator (policy, answer reader,
+voice), the target, its system prompt and the :class:`arena.gateway.Gateway` every call goes
+through all come in the runtime context (:class:`EncounterContext`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -21,35 +22,36 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
-from agents.simulator.assess import assess_answer
-from agents.simulator.phrasing import render_move
-from agents.simulator.policy import PolicyView
-from arena.clients.base import prepare_messages
 from arena.encounter.state import EncounterContext, EncounterState
-from arena.errors import ModelError
-from arena.schemas.messages import ImagePart, Message, ModelRequest, ModelResponse, TextPart, scrub_text
-from arena.schemas.scenario import Mode
+from arena.protocols import PolicyView, SimulatorError, VoiceRequest
+from arena.schemas.calls import (
+    Attempt,
+    CallUsage,
+    ImageRef,
+    ModelCall,
+    RecordedMessage,
+    RecordedRequest,
+    RecordedResponse,
+)
+from arena.schemas.messages import ImagePart, Message, ModelRequest, TextPart
 from arena.schemas.transcript import (
     Assessment,
     InfraError,
+    JudgeError,
     Move,
     MoveKind,
+    SimulatorFault,
     TerminationReason,
     Turn,
     TurnTiming,
     TurnUsage,
 )
 
-TARGET_PROMPTS = Path(__file__).resolve().parents[2] / "agents" / "prompts" / "target_system.json"
 STATE_TYPES: tuple[type, ...] = (
-    Turn, TurnTiming, TurnUsage, Assessment, Move, MoveKind, InfraError, TerminationReason,
+    Turn, TurnTiming, TurnUsage, Assessment, Move, MoveKind, InfraError, TerminationReason, SimulatorFault,
+    JudgeError, ModelCall, Attempt, CallUsage, ImageRef, RecordedMessage, RecordedRequest, RecordedResponse,
+    TextPart,
 )
-
-
-@cache
-def target_system_prompt(mode: Mode) -> str:
-    prompts: dict[str, str] = json.loads(TARGET_PROMPTS.read_text(encoding="utf-8"))
-    return prompts[mode.value]
 
 
 def checkpoint_serializer() -> JsonPlusSerializer:
@@ -81,18 +83,6 @@ def build_messages(ctx: EncounterContext, turns: list[Turn]) -> list[Message]:
     return messages
 
 
-# Exceptions from a client that are worth another attempt: the network and the clock.
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OSError,)  # TimeoutError, ConnectionError included
-
-
-def classify_failure(exc: Exception) -> bool:
-    """Whether a failed call may be retried. Any exception from a client is an infrastructure
-    error (recorded, never scored); only a ``ModelError`` says for itself whether to retry."""
-    if isinstance(exc, ModelError):
-        return exc.retryable
-    return isinstance(exc, TRANSIENT_ERRORS)
-
-
 def cap_answer(text: str, limit: int) -> tuple[str, int]:
     """The answer as read and stored, and how many characters were cut."""
     if len(text) <= limit:
@@ -114,54 +104,72 @@ def _simulator_turn(ctx: EncounterContext, index: int, move: Move, text: str,
     )
 
 
+async def _speak(ctx: EncounterContext, state: EncounterState, move: Move, index: int, disclosed: list[str],
+                 alternative_to: str | None) -> tuple[dict[str, Any], Move, str | None]:
+    """Voice ``move``; on a simulator failure the update ends the encounter (never scored)."""
+    request = VoiceRequest(
+        scenario=ctx.scenario, mode=ctx.mode, move=move, seed=ctx.seed, turn=index, disclosed=disclosed,
+        disclosed_before=list(state.get("disclosed", [])), alternative_to=alternative_to,
+        turns=list(state.get("turns", [])), assessments=list(state.get("assessments", [])), gateway=ctx.gateway,
+        scope=ctx.scope,
+    )
+    try:
+        utterance = await ctx.simulator.voice.speak(request)
+    except SimulatorError as exc:
+        error = InfraError(turn_index=index, attempt=1, error_type="SimulatorError", message=str(exc)[:2000])
+        return ({"calls": exc.calls, "errors": [error], "termination": TerminationReason.SIMULATOR_ERROR},
+                move, None)
+    return {"calls": utterance.calls, "faults": utterance.faults}, utterance.move, utterance.text
+
+
 async def open_node(state: EncounterState, runtime: Runtime[EncounterContext]) -> dict[str, Any]:
     ctx = runtime.context
-    move = Move(kind=MoveKind.OPEN, reason="presenting the case")
-    text = render_move(ctx.scenario, ctx.mode, move, seed=ctx.seed, turn=0, disclosed=[])
+    update, move, text = await _speak(ctx, state, Move(kind=MoveKind.OPEN, reason="presenting the case"), 0, [],
+                                      None)
+    if text is None:
+        return update
     image_ids = [image.id for image in ctx.scenario.current_images]
     turn = _simulator_turn(ctx, 0, move, text, image_ids, [])
-    return {"turns": [turn], "moves": [move], "simulator_turns": 1}
+    return {**update, "turns": [turn], "moves": [move], "simulator_turns": 1}
+
+
+def _after_open(state: EncounterState) -> str:
+    return END if state.get("termination") else "target"
 
 
 async def target_node(state: EncounterState, runtime: Runtime[EncounterContext]) -> dict[str, Any]:
     ctx = runtime.context
     turns = state["turns"]
-    messages = prepare_messages(ctx.target, build_messages(ctx, turns))
-    request = ModelRequest(messages=messages, seed=ctx.seed)
-    errors: list[InfraError] = []
     index = len(turns)
-    for attempt in range(1, ctx.retries + 2):
-        started = ctx.clock.now()
-        tick = ctx.clock.monotonic()
-        try:
-            response = await ctx.target.complete(request)
-            if not isinstance(response, ModelResponse):
-                raise TypeError(f"client returned {type(response).__name__}, not a ModelResponse")
-        except Exception as exc:  # any client failure is an infrastructure error, never a crash
-            errors.append(InfraError(turn_index=index, attempt=attempt, error_type=type(exc).__name__,
-                                     message=scrub_text(str(exc))[:2000] or type(exc).__name__))
-            if not classify_failure(exc) or attempt > ctx.retries:
-                return {"errors": errors, "termination": TerminationReason.TARGET_ERROR}
-            await asyncio.sleep(ctx.retry_backoff_s * 2 ** (attempt - 1))
-            continue
-        text, cut = cap_answer(response.text, ctx.max_answer_chars)
-        turn = Turn(
-            index=index,
-            role="target",
-            text=text,
-            truncated_chars=cut,
-            timing=TurnTiming(started_at=started, latency_ms=(ctx.clock.monotonic() - tick) * 1000),
-            usage=TurnUsage(input_tokens=response.usage.input_tokens,
-                            output_tokens=response.usage.output_tokens),
-        )
-        return {"turns": [turn], "errors": errors}
-    raise AssertionError("unreachable: the retry loop returns")  # pragma: no cover
+    request = ModelRequest(messages=build_messages(ctx, turns), seed=ctx.seed)
+    started = ctx.clock.now()
+    result = await ctx.gateway.call(ctx.target, request, role="target", turn_index=index, scope=ctx.scope,
+                                    spec=ctx.target_spec or ctx.target.name, retries=ctx.retries, clock=ctx.clock)
+    call = result.call
+    errors = [InfraError(turn_index=index, attempt=a.attempt, error_type=a.exception or str(a.error_class),
+                         message=a.message) for a in call.attempts if a.outcome == "error"]
+    update: dict[str, Any] = {"calls": [call], "errors": errors,
+                              "images_withheld": call.request.images_withheld}
+    if result.response is None:
+        return {**update, "termination": TerminationReason.TARGET_ERROR}
+    response = result.response
+    text, cut = cap_answer(response.text, ctx.max_answer_chars)
+    latency = sum(a.latency_ms for a in call.attempts if a.outcome == "ok")
+    turn = Turn(
+        index=index,
+        role="target",
+        text=text,
+        truncated_chars=cut,
+        timing=TurnTiming(started_at=started, latency_ms=latency),
+        usage=TurnUsage(input_tokens=response.usage.input_tokens, output_tokens=response.usage.output_tokens),
+    )
+    return {**update, "turns": [turn]}
 
 
 async def assess_node(state: EncounterState, runtime: Runtime[EncounterContext]) -> dict[str, Any]:
     ctx = runtime.context
     last = state["turns"][-1]
-    assessment = assess_answer(ctx.scenario, last.text, last.index, state.get("assessments", []))
+    assessment = ctx.simulator.reader(ctx.scenario, last.text, last.index, state.get("assessments", []))
     return {"assessments": [assessment]}
 
 
@@ -175,7 +183,7 @@ async def plan_node(state: EncounterState, runtime: Runtime[EncounterContext]) -
         simulator_turns=state["simulator_turns"],
         max_turns=state["max_turns"],
     )
-    decision = ctx.policy.decide(view)
+    decision = ctx.simulator.policy.decide(view)
     if decision.stop is not None:
         return {"termination": decision.stop, "pending": None}
     return {"pending": decision.move}
@@ -183,17 +191,17 @@ async def plan_node(state: EncounterState, runtime: Runtime[EncounterContext]) -
 
 async def ask_node(state: EncounterState, runtime: Runtime[EncounterContext]) -> dict[str, Any]:
     ctx = runtime.context
-    move = state["pending"]
-    assert move is not None
+    planned = state["pending"]
+    assert planned is not None
     already = set(state.get("disclosed", []))
     last = state["assessments"][-1]
     disclosed = [fid for fid in dict.fromkeys(last.facts_requested) if fid not in already]
     stated = next((a.diagnosis_stated for a in reversed(state["assessments"]) if a.diagnosis_stated), None)
     index = len(state["turns"])
-    text = render_move(ctx.scenario, ctx.mode, move, seed=ctx.seed, turn=index,
-                       disclosed=disclosed, alternative_to=stated)
+    update, move, text = await _speak(ctx, state, planned, index, disclosed, stated)
+    if text is None:
+        return {**update, "pending": None}
     image_ids: list[str] = []
-    update: dict[str, Any] = {}
     if move.kind == MoveKind.REQUEST_COMPARISON:
         image_ids = [image.id for image in ctx.scenario.prior_images]
         update["priors_shown"] = True
@@ -206,6 +214,10 @@ async def ask_node(state: EncounterState, runtime: Runtime[EncounterContext]) ->
         "pending": None,
     })
     return update
+
+
+def _after_ask(state: EncounterState) -> str:
+    return END if state.get("termination") else "target"
 
 
 def _after_target(state: EncounterState) -> str:
@@ -226,11 +238,11 @@ def build_encounter_graph(
     graph.add_node("plan", plan_node)
     graph.add_node("ask", ask_node)
     graph.add_edge(START, "open")
-    graph.add_edge("open", "target")
+    graph.add_conditional_edges("open", _after_open, ["target", END])
     graph.add_conditional_edges("target", _after_target, ["assess", END])
     graph.add_edge("assess", "plan")
     graph.add_conditional_edges("plan", _after_plan, ["ask", END])
-    graph.add_edge("ask", "target")
+    graph.add_conditional_edges("ask", _after_ask, ["target", END])
     return graph.compile(checkpointer=checkpointer)
 
 

@@ -9,13 +9,14 @@ from typing import Any, cast
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
-from agents.simulator.policy import RuleBasedPolicy, SimulatorPolicy
-from arena.clients.base import ModelClient
 from arena.encounter.clock import Clock, SystemClock
-from arena.encounter.graph import build_encounter_graph, default_graph, recursion_limit, target_system_prompt
+from arena.encounter.graph import build_encounter_graph, default_graph, recursion_limit
 from arena.encounter.state import EncounterContext, EncounterState
 from arena.errors import UsageError
+from arena.gateway import Gateway
 from arena.limits import MAX_TURNS
+from arena.protocols import EncounterBound, ModelClient, Simulator
+from arena.schemas.calls import UsageSummary
 from arena.schemas.scenario import Mode, Scenario
 from arena.schemas.transcript import TerminationReason, Transcript
 
@@ -27,41 +28,56 @@ def encounter_id(scenario_id: str, target: str, mode: Mode, seed: int) -> str:
     return f"enc-{digest}"
 
 
+def bind_client(client: ModelClient | EncounterBound, scenario: Scenario, seed: int) -> ModelClient:
+    """The client for this encounter: models that must know the case (reference truth readers)
+    are bound here; every other client is returned as it is."""
+    if isinstance(client, ModelClient):
+        return client
+    return client.for_encounter(scenario, seed)
+
+
 async def run_encounter(
     scenario: Scenario,
-    target: ModelClient,
+    target: ModelClient | EncounterBound,
     images: dict[str, bytes],
     *,
+    simulator: Simulator,
+    system_prompt: str,
     mode: Mode | None = None,
     seed: int = 0,
     max_turns: int = DEFAULT_MAX_TURNS,
-    policy: SimulatorPolicy | None = None,
     checkpointer: BaseCheckpointSaver[Any] | None = None,
     thread_id: str | None = None,
-    retries: int = 2,
-    retry_backoff_s: float = 0.5,
+    retries: int | None = None,
+    gateway: Gateway | None = None,
     clock: Clock | None = None,
     run: str | None = None,
+    target_spec: str | None = None,
 ) -> Transcript:
     """Play one conversation about ``scenario`` with ``target``; no judging here."""
     check_max_turns(max_turns)
     mode = mode or scenario.default_mode
-    policy = policy or RuleBasedPolicy()
     clock = clock or SystemClock()
+    gateway = gateway or Gateway(clock=clock, seed=seed)
+    bound = bind_client(target, scenario, seed)
+    spec = target_spec or bound.name
+    enc_id = encounter_id(scenario.id, spec, mode, seed)
     ctx = EncounterContext(
-        scenario=scenario, mode=mode, seed=seed, target=target, policy=policy, images=images,
-        system_prompt=target_system_prompt(mode), retries=retries, retry_backoff_s=retry_backoff_s,
-        clock=clock,
+        scenario=scenario, mode=mode, seed=seed, target=bound, simulator=simulator, images=images,
+        system_prompt=system_prompt, gateway=gateway, target_spec=spec, scope=f"{run or ''}|{enc_id}",
+        retries=retries, clock=clock,
     )
-    enc_id = encounter_id(scenario.id, target.name, mode, seed)
     graph = default_graph() if checkpointer is None else build_encounter_graph(checkpointer)
     config: RunnableConfig = {"recursion_limit": recursion_limit(max_turns)}
     if checkpointer is not None:
         config["configurable"] = {"thread_id": thread_id or enc_id}
     started = clock.now()
     initial: EncounterState = {"max_turns": max_turns, "simulator_turns": 0, "priors_shown": False}
-    final = cast(EncounterState, await graph.ainvoke(initial, config, context=ctx))
-    transcript = assemble_transcript(final, ctx, enc_id, started, policy.name, max_turns)
+    try:
+        final = cast(EncounterState, await graph.ainvoke(initial, config, context=ctx))
+    finally:
+        gateway.forget(ctx.scope)
+    transcript = assemble_transcript(final, ctx, enc_id, started, simulator.name, max_turns)
     return transcript.model_copy(update={"run": run}) if run else transcript
 
 
@@ -81,15 +97,17 @@ def assemble_transcript(
 ) -> Transcript:
     by_turn = {a.turn_index: a for a in final.get("assessments", [])}
     turns = [
-        turn.model_copy(update={"assessment": by_turn.get(turn.index)}) for turn in final["turns"]
+        turn.model_copy(update={"assessment": by_turn.get(turn.index)}) for turn in final.get("turns", [])
     ]
     termination = final.get("termination") or TerminationReason.TURN_BUDGET
+    calls = final.get("calls", [])
+    shown = any(turn.images for turn in turns if turn.role == "simulator")
     return Transcript(
         encounter_id=enc_id,
         scenario_id=ctx.scenario.id,
         mode=ctx.mode,
         seed=ctx.seed,
-        target=ctx.target.name,
+        target=ctx.target_spec,
         simulator=simulator,
         max_turns=max_turns,
         started_at=started,
@@ -97,4 +115,8 @@ def assemble_transcript(
         turns=turns,
         termination=termination,
         errors=final.get("errors", []),
+        target_saw_images=(shown and final.get("images_withheld", 0) == 0) if shown else None,
+        calls=calls,
+        usage=UsageSummary.of(calls),
+        simulator_faults=final.get("faults", []),
     )

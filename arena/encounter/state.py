@@ -6,12 +6,13 @@ import operator
 from dataclasses import dataclass, field
 from typing import Annotated, TypedDict
 
-from agents.simulator.policy import SimulatorPolicy
-from arena.clients.base import ModelClient
 from arena.encounter.clock import Clock, SystemClock
+from arena.gateway import Gateway
 from arena.limits import MAX_ANSWER_CHARS
+from arena.protocols import ModelClient, Simulator
+from arena.schemas.calls import ModelCall
 from arena.schemas.scenario import Mode, Scenario
-from arena.schemas.transcript import Assessment, InfraError, Move, TerminationReason, Turn
+from arena.schemas.transcript import Assessment, InfraError, Move, SimulatorFault, TerminationReason, Turn
 
 
 class EncounterState(TypedDict, total=False):
@@ -20,6 +21,9 @@ class EncounterState(TypedDict, total=False):
     moves: Annotated[list[Move], operator.add]
     errors: Annotated[list[InfraError], operator.add]
     disclosed: Annotated[list[str], operator.add]
+    calls: Annotated[list[ModelCall], operator.add]
+    faults: Annotated[list[SimulatorFault], operator.add]
+    images_withheld: Annotated[int, operator.add]
     priors_shown: bool
     simulator_turns: int
     max_turns: int
@@ -29,16 +33,19 @@ class EncounterState(TypedDict, total=False):
 
 @dataclass(frozen=True)
 class EncounterContext:
-    """Run-scoped, never checkpointed: the scenario, its verified image bytes and the clients."""
+    """Run-scoped, never checkpointed: the scenario, its verified image bytes, the target, the
+    simulator (policy, answer reader, voice), the gateway every call goes through, the clock."""
 
     scenario: Scenario
     mode: Mode
     seed: int
     target: ModelClient
-    policy: SimulatorPolicy
+    simulator: Simulator
     images: dict[str, bytes]
     system_prompt: str
-    retries: int = 2
-    retry_backoff_s: float = 0.5
+    gateway: Gateway
+    target_spec: str = ""
+    scope: str = ""
+    retries: int | None = None
     clock: Clock = field(default_factory=SystemClock)
     max_answer_chars: int = MAX_ANSWER_CHARS

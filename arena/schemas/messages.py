@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -80,13 +80,24 @@ class Message(FrozenRecord):
         return Message(role=self.role, parts=[p for p in self.parts if isinstance(p, TextPart)])
 
 
+class ResponseSchema(FrozenRecord):
+    """Structured output: the reply must be JSON valid against ``schema`` (OpenAI
+    ``response_format``, Anthropic forced tool use, llama.cpp grammar)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    schema_: dict[str, Any] = Field(alias="schema")
+    description: str = ""
+
+
 class ModelRequest(Record):
-    """Everything a client needs for one completion."""
+    """Everything a client needs for one completion. ``None`` parameters take the endpoint's
+    configured value, then the provider's default."""
 
     messages: list[Message]
-    temperature: float = 0.0
-    max_tokens: int = 1024
+    temperature: float | None = None
+    max_tokens: int | None = None
     seed: int | None = None
+    response_schema: ResponseSchema | None = None
 
 
 class Usage(Record):

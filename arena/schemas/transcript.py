@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field
 
 from arena.schemas.base import FrozenRecord, Record
+from arena.schemas.calls import ModelCall, UsageSummary
 from arena.schemas.scenario import Mode
 from arena.schemas.verdict import Verdict
 
@@ -22,10 +23,11 @@ class TerminationReason(StrEnum):
     TURN_BUDGET = "turn_budget"  # the turn budget ran out before the close was answered
     TARGET_ERROR = "target_error"  # infrastructure error after retries: never a model loss
     TARGET_SILENT = "target_silent"  # the target returned empty answers repeatedly
+    SIMULATOR_ERROR = "simulator_error"  # the simulator's own model failed: never a target loss
 
     @property
     def is_infrastructure(self) -> bool:
-        return self is TerminationReason.TARGET_ERROR
+        return self in (TerminationReason.TARGET_ERROR, TerminationReason.SIMULATOR_ERROR)
 
 
 class MoveKind(StrEnum):
@@ -92,6 +94,25 @@ class Turn(Record):
     )
 
 
+class SimulatorFault(Record):
+    """A model-backed simulator broke a rule checked in code (named the diagnosis, volunteered a
+    fact not asked for, ended before the target's assessment) twice: its text was replaced by the
+    template voice's and the fault kept here."""
+
+    turn_index: int
+    rule: Literal["named_diagnosis", "volunteered_fact", "ended_early", "invalid_output"]
+    detail: str
+    rejected_text: str = ""
+
+
+class JudgeError(Record):
+    """The judge gave no valid verdict after its repair attempts: no score was recorded."""
+
+    judge: str
+    message: str
+    attempts: int
+
+
 class InfraError(Record):
     turn_index: int
     attempt: int
@@ -117,6 +138,12 @@ class Transcript(Record):
     termination: TerminationReason
     errors: list[InfraError] = Field(default_factory=list)
     verdict: Verdict | None = None
+    target_saw_images: bool | None = Field(
+        default=None, description="False when the target is text-only and every image was replaced by a note")
+    calls: list[ModelCall] = Field(default_factory=list, description="Every model call, by role, with attempts")
+    usage: UsageSummary | None = Field(default=None, description="Totals over calls (tokens, cost)")
+    simulator_faults: list[SimulatorFault] = Field(default_factory=list)
+    judge_error: JudgeError | None = None
 
     def target_turns(self) -> list[Turn]:
         return [turn for turn in self.turns if turn.role == "target"]

@@ -1,0 +1,113 @@
+"""Anthropic's Messages API (``anthropic/<model>``) through the official ``anthropic`` SDK.
+
+Images travel as base64 ``image`` blocks; the system prompt as the ``system`` parameter; a JSON
+schema as one forced tool whose input is the answer. Anthropic takes at most 5 MB of base64 per
+image and downsizes anything over 1568 px on the long side itself, so the arena sends at most
+1568 px and 3,750,000 bytes (5 MB once base64-encoded). The SDK's own retries are off.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import anthropic
+
+from arena.clients.base import ClientTraits, ImageLimits, effective_params
+from arena.config import EndpointConfig
+from arena.providers.common import require_key, sdk_error, timeout_for, traits_for
+from arena.schemas.messages import ImagePart, Message, ModelRequest, ModelResponse, Usage
+
+ANTHROPIC_LIMITS = ImageLimits(max_side=1568, max_bytes=3_750_000)
+DEFAULT_MAX_TOKENS = 1024
+STOP_REASONS = {"refusal": "refusal", "max_tokens": "length"}
+
+
+def encode_message(message: Message) -> dict[str, Any]:
+    content: list[dict[str, Any]] = []
+    for part in message.parts:
+        if isinstance(part, ImagePart):
+            content.append({"type": "image", "source": {"type": "base64", "media_type": part.media_type,
+                                                         "data": part.base64()}})
+        elif part.text:
+            content.append({"type": "text", "text": part.text})
+    if not content:
+        content.append({"type": "text", "text": "(empty)"})  # the API refuses an empty message
+    return {"role": message.role, "content": content}
+
+
+class AnthropicClient:
+    def __init__(self, spec: str, model: str, endpoint: EndpointConfig, sdk_client: anthropic.AsyncAnthropic,
+                 traits: ClientTraits) -> None:
+        self.name = spec
+        self.model = model
+        self.endpoint = endpoint
+        self.supports_images = endpoint.vision is not False
+        self.traits = traits
+        self._sdk = sdk_client
+
+    def __repr__(self) -> str:
+        return f"AnthropicClient({self.name!r})"
+
+    def request_body(self, request: ModelRequest) -> dict[str, Any]:
+        params = effective_params(request, self.traits)
+        system = "\n\n".join(m.text_content for m in request.messages if m.role == "system")
+        body: dict[str, Any] = {
+            "model": self.model,
+            "max_tokens": int(params.get("max_tokens", DEFAULT_MAX_TOKENS)),
+            "messages": [encode_message(m) for m in request.messages if m.role != "system"],
+        }
+        if system:
+            body["system"] = system
+        if "temperature" in params:
+            body["temperature"] = min(float(params["temperature"]), 1.0)
+        if "top_p" in params:
+            body["top_p"] = params["top_p"]
+        schema = request.response_schema
+        if schema is not None:
+            body["tools"] = [{"name": schema.name, "description": schema.description or "Give the answer.",
+                              "input_schema": schema.schema_}]
+            body["tool_choice"] = {"type": "tool", "name": schema.name}
+        return body
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        start = time.perf_counter()
+        try:
+            message = await self._sdk.messages.create(**self.request_body(request))
+            texts: list[str] = []
+            for block in message.content:
+                if block.type == "tool_use":
+                    texts = [json.dumps(block.input, ensure_ascii=False)]
+                    break
+                if block.type == "text":
+                    texts.append(block.text)
+            finish = STOP_REASONS.get(str(message.stop_reason), "stop")
+            return ModelResponse(
+                text="".join(texts), model=message.model or self.model, finish_reason=finish,
+                usage=Usage(input_tokens=message.usage.input_tokens, output_tokens=message.usage.output_tokens),
+                latency_ms=(time.perf_counter() - start) * 1000,
+            )
+        except anthropic.AnthropicError as exc:
+            raise sdk_error(exc, anthropic, self.name) from None
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise sdk_error(exc, anthropic, self.name) from None
+
+
+class AnthropicProvider:
+    name = "anthropic"
+    summary = "Anthropic Messages API (key: ANTHROPIC_API_KEY)"
+    key_variable = "ANTHROPIC_API_KEY"
+
+    def check(self, model: str, endpoint: EndpointConfig) -> None:
+        require_key(endpoint.api_key_env or self.key_variable, f"{endpoint.name}/{model}")
+
+    def create(self, model: str, endpoint: EndpointConfig, *, http_client: Any = None) -> AnthropicClient:
+        spec = f"{endpoint.name}/{model}"
+        key = require_key(endpoint.api_key_env or self.key_variable, spec)
+        sdk_client = anthropic.AsyncAnthropic(api_key=key, base_url=endpoint.base_url, max_retries=0,
+                                              timeout=timeout_for(endpoint), http_client=http_client)
+        return AnthropicClient(spec, model, endpoint, sdk_client, traits_for(endpoint, model, ANTHROPIC_LIMITS))
+
+    def known_models(self) -> list[str]:
+        return ["anthropic/claude-sonnet-4-5", "anthropic/claude-opus-4-1 (any model id the API serves)"]

@@ -1,0 +1,108 @@
+"""What every HTTP provider shares: traits from the endpoint config, keys, timeouts, prices, and
+the mapping of SDK exceptions to :class:`ModelError` (infrastructure classes; retryable or not)."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import httpx2
+
+from arena.clients.base import ClientTraits, ImageLimits, Prices
+from arena.config import EndpointConfig
+from arena.errors import ModelError, UsageError
+from arena.schemas.calls import ErrorClass
+from arena.secrets import read_key, redact
+
+PRICES_FILE = Path(__file__).with_name("prices.json")
+MAX_MESSAGE_CHARS = 500
+
+
+@cache
+def builtin_prices() -> dict[str, Prices]:
+    data: dict[str, Any] = json.loads(PRICES_FILE.read_text(encoding="utf-8"))
+    return {spec: Prices(**entry) for spec, entry in data.items() if not spec.startswith("_")}
+
+
+def prices_for(endpoint: EndpointConfig, model: str) -> Prices | None:
+    entry = endpoint.prices.get(model)
+    if entry is not None:
+        return Prices(entry.input_per_mtok, entry.output_per_mtok)
+    return builtin_prices().get(f"{endpoint.name}/{model}") or builtin_prices().get(f"{endpoint.provider}/{model}")
+
+
+def traits_for(endpoint: EndpointConfig, model: str, default_limits: ImageLimits) -> ClientTraits:
+    limits = ImageLimits(max_side=endpoint.max_image_side or default_limits.max_side,
+                         max_bytes=endpoint.max_image_bytes or default_limits.max_bytes)
+    params = {k: v for k, v in endpoint.params.model_dump().items() if v is not None}
+    return ClientTraits(
+        endpoint=endpoint.name, image_limits=limits if endpoint.vision is not False else None,
+        concurrency=endpoint.concurrency, retries=endpoint.max_retries, backoff_s=endpoint.backoff_s,
+        prices=prices_for(endpoint, model), cacheable=endpoint.cache, params=params,
+    )
+
+
+def timeout_for(endpoint: EndpointConfig) -> httpx2.Timeout:
+    return httpx2.Timeout(endpoint.timeout_s, connect=endpoint.connect_timeout_s)
+
+
+def require_key(variable: str, spec: str) -> str:
+    key = read_key(variable)
+    if key is None:
+        raise UsageError(f"{spec} needs an API key: set the environment variable {variable} "
+                         "(or name another with api_key_env in the models file)")
+    return key
+
+
+def parse_retry_after(headers: Any) -> float | None:
+    """Seconds from ``retry-after-ms``, ``retry-after`` (seconds or an HTTP date), if any."""
+    if headers is None:
+        return None
+    millis = headers.get("retry-after-ms")
+    try:
+        if millis is not None:
+            return max(float(millis) / 1000, 0.0)
+    except ValueError:
+        pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        return max(parsed.timestamp() - time.time(), 0.0) if parsed else None
+
+
+def status_class(status: int) -> tuple[ErrorClass, bool]:
+    if status == 429:
+        return ErrorClass.RATE_LIMIT, True
+    if status in (401, 403):
+        return ErrorClass.AUTH, False
+    if status in (408, 409) or status >= 500:
+        return ErrorClass.SERVER, True
+    return ErrorClass.BAD_REQUEST, False
+
+
+def sdk_error(exc: Exception, sdk: Any, spec: str) -> ModelError:
+    """The :class:`ModelError` for an exception raised by the ``openai`` or ``anthropic`` SDK."""
+    detail = redact(str(getattr(exc, "message", "") or exc))[:MAX_MESSAGE_CHARS]
+    if isinstance(exc, sdk.APITimeoutError):
+        return ModelError(f"{spec}: timed out", error_class=ErrorClass.TIMEOUT.value)
+    if isinstance(exc, sdk.APIConnectionError):
+        return ModelError(f"{spec}: connection failed ({detail})", error_class=ErrorClass.CONNECTION.value)
+    if isinstance(exc, sdk.APIStatusError):
+        status = exc.status_code
+        error_class, retryable = status_class(status)
+        hint = {ErrorClass.AUTH: " (check the API key)", ErrorClass.BAD_REQUEST: " (the request was refused)"}
+        return ModelError(f"{spec}: HTTP {status}{hint.get(error_class, '')}: {detail}", retryable=retryable,
+                          error_class=error_class.value, status=status,
+                          retry_after_s=parse_retry_after(exc.response.headers))
+    if isinstance(exc, sdk.APIResponseValidationError | ValueError | KeyError | TypeError | AttributeError):
+        return ModelError(f"{spec}: malformed response ({type(exc).__name__}: {detail})",
+                          error_class=ErrorClass.MALFORMED.value)
+    return ModelError(f"{spec}: {type(exc).__name__}: {detail}", retryable=False, error_class=ErrorClass.CLIENT.value)
