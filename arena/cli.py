@@ -44,6 +44,7 @@ from arena.runner import (
     prepare_run_dir,
     save_transcript,
 )
+from arena.schemas.calls import UsageSummary
 from arena.schemas.scenario import Dimension
 from arena.schemas.transcript import Transcript
 from arena.terminal import dumps_json, error_line, make_console
@@ -172,9 +173,9 @@ async def _match(args: argparse.Namespace, console: Console) -> int:
     plan = plan_encounter(ScenarioLibrary(args.library), args.scenario, args.target, mode=args.mode,
                           seed=args.seed, max_turns=args.max_turns, config=config)
     run = args.run or new_run_name("match")
-    run_dir = prepare_run_dir(args.out, run)
     cast: Cast = build_cast(simulator=args.simulator, judge=args.judge, config=config, cache_path=args.cache)
     try:
+        run_dir = prepare_run_dir(args.out, run)
         transcript = await play(plan, cast, run=run)
     finally:
         cast.close()
@@ -199,8 +200,10 @@ async def _demo(args: argparse.Namespace, console: Console) -> int:
             transcript = await play(plan, run=run)
             results.append((transcript, save_transcript(transcript, run_dir)))
     table_rows = _model_means(results)
+    usage = sum((t.usage for t, _ in results if t.usage), UsageSummary())
     if args.json:
-        print(dumps_json({"run": run, "models": table_rows, "transcripts": [_summary(t, p) for t, p in results]}))
+        print(dumps_json({"run": run, "models": table_rows, "usage": usage.model_dump(mode="json"),
+                          "transcripts": [_summary(t, p) for t, p in results]}))
         return 0
     console.print(score_table(console, table_rows, f"Demo: {len(ids)} scenarios × {len(DEMO_MODELS)} reference "
                                                    "models (offline rubric judge, mean 1-5)"))
@@ -216,7 +219,8 @@ async def _demo(args: argparse.Namespace, console: Console) -> int:
                     for t in transcript.simulator_turns() if (m := t.move)
                 )
                 console.print(Text(f"  {transcript.target:<24} {moves}"), soft_wrap=True)
-    console.print(Text(f"\n{len(results)} transcripts written to {run_dir}/"), soft_wrap=True)
+    console.print(Text(f"\n{len(results)} transcripts written to {run_dir}/ ({usage.calls} model calls, "
+                       f"{usage.input_tokens} tokens in, {usage.output_tokens} out)"), soft_wrap=True)
     return 0
 
 

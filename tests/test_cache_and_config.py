@@ -173,3 +173,37 @@ def test_the_sentinel_key_appears_in_no_output(echo_server: str, tmp_path: Path,
     written = [p.read_text(encoding="utf-8") for p in tmp_path.rglob("*") if p.is_file()]
     assert len(written) >= 2 and all(SENTINEL_KEY not in text for text in written)
     assert any("***" in text for text in written)  # the key was there, and was scrubbed
+
+
+def test_models_list_shows_endpoints_and_whether_keys_are_set_never_their_value(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", SENTINEL_KEY)
+    path = _write(tmp_path, "[endpoints.vllm]\nprovider = 'openai-compatible'\nbase_url = 'http://127.0.0.1:8000/v1'\n")
+    assert main(["models", "list", "--models-file", str(path), "--json"]) == 0
+    out = capsys.readouterr().out
+    data = json.loads(out)
+    openai_row = next(p for p in data["providers"] if p["provider"] == "openai")
+    assert openai_row["key_set"] is True and openai_row["key_variable"] == "OPENAI_API_KEY"
+    assert [e["endpoint"] for e in data["endpoints"]] == ["vllm"]
+    assert "reference/oracle" in next(p for p in data["providers"] if p["provider"] == "reference")["models"]
+    assert SENTINEL_KEY not in out
+    assert main(["models", "list", "--models-file", str(path)]) == 0
+    assert SENTINEL_KEY not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("extra", "expected"), [
+    (["--models-file", "/nonexistent/models.toml"], "no such file"),
+    (["--target", "openai-compatible/m", "--base-url", "ftp://x"], "must start with http"),
+    (["--simulator", "reference/oracle"], "cannot play the simulator"),
+    (["--judge", "nope/x"], "valid providers"),
+    (["--cache", "{tmp}"], "cannot open the response cache"),
+])
+def test_bad_model_options_are_one_line_before_any_work(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                        extra: list[str], expected: str) -> None:
+    args = ["match", "--scenario", "derm-changing-mole", "--target", "reference/oracle",
+            "--out", str(tmp_path / "runs"), "--run", "r1"]
+    args += [e.replace("{tmp}", str(tmp_path)) for e in extra]
+    code = main(args)
+    err = capsys.readouterr().err
+    assert code == 2 and expected in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "runs" / "r1").exists()  # nothing claimed, nothing played
