@@ -32,7 +32,7 @@ def _signature(messages: list[RecordedMessage]) -> list[tuple[str, tuple[str, ..
 
 
 def _request_signature(request: ModelRequest, text_only: bool) -> list[tuple[str, tuple[str, ...]]]:
-    sig = []
+    sig: list[tuple[str, tuple[str, ...]]] = []
     for message in request.messages:
         parts: list[str] = []
         for part in message.parts:
