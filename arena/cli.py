@@ -35,6 +35,7 @@ from arena.echo import clip_path, exception_text
 from arena.encounter.run import DEFAULT_MAX_TURNS
 from arena.entry import report, silence
 from arena.errors import ArenaError, UsageError
+from arena.files import prepare_output_dir
 from arena.runner import (
     EncounterPlan,
     check_run_name,
@@ -54,7 +55,8 @@ DIMENSIONS = list(Dimension)
 DEMO_SCENARIOS = ("derm-changing-mole", "derm-ambiguous-lesion", "cxr-multiple-nodules", "xr-tibia-lucent-lesion")
 TRANSCRIPTS_ROOT = Path("transcripts")
 TURN_PREVIEW_CHARS = 220
-DEFAULT_CACHE = TRANSCRIPTS_ROOT / ".cache" / "responses.sqlite"
+DEFAULT_CACHE = Path(".cache") / "responses.sqlite"  # under --out
+_CACHE_UNDER_OUT = Path("\x00cache-under-out")  # the value of a bare --cache (no user path can hold NUL)
 
 
 def _add_run_options(parser: argparse.ArgumentParser, command: str) -> None:
@@ -88,8 +90,9 @@ def build_parser() -> ArenaParser:
     add_models_file_option(match)
     match.add_argument("--base-url", metavar="URL", help="base URL for openai-compatible/<model> specs "
                        "(else OPENAI_COMPATIBLE_BASE_URL or an endpoint of the models file)")
-    match.add_argument("--cache", nargs="?", const=DEFAULT_CACHE, type=path_arg, metavar="PATH",
-                       help=f"reuse identical model calls from a SQLite response cache (default path: {DEFAULT_CACHE})")
+    match.add_argument("--cache", nargs="?", const=_CACHE_UNDER_OUT, type=path_arg, metavar="PATH",
+                       help=f"reuse identical model calls from a SQLite response cache (default path: "
+                            f"DIR/{DEFAULT_CACHE}, DIR being --out)")
     _add_run_options(match, "match")
 
     demo = sub.add_parser("demo", help="every reference model through every starter scenario, offline")
@@ -173,7 +176,9 @@ async def _match(args: argparse.Namespace, console: Console) -> int:
     plan = plan_encounter(ScenarioLibrary(args.library), args.scenario, args.target, mode=args.mode,
                           seed=args.seed, max_turns=args.max_turns, config=config)
     run = args.run or new_run_name("match")
-    cast: Cast = build_cast(simulator=args.simulator, judge=args.judge, config=config, cache_path=args.cache)
+    prepare_output_dir(args.out)  # before the cache is opened: a bad --out costs nothing
+    cache = args.out / DEFAULT_CACHE if args.cache is _CACHE_UNDER_OUT else args.cache
+    cast: Cast = build_cast(simulator=args.simulator, judge=args.judge, config=config, cache_path=cache)
     try:
         run_dir = prepare_run_dir(args.out, run)
         transcript = await play(plan, cast, run=run)

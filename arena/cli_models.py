@@ -16,6 +16,7 @@ from rich.text import Text
 from arena.cli_parser import path_arg
 from arena.composition import registry
 from arena.config import ModelsConfig, default_models_file, load_models_config
+from arena.providers.common import safe_url
 from arena.terminal import dumps_json
 
 _PARSERS: dict[str, argparse.ArgumentParser] = {}
@@ -55,7 +56,9 @@ def listing(config: ModelsConfig) -> dict[str, object]:
         providers.append({"provider": provider.name, "summary": provider.summary, "key_variable": variable,
                           "key_set": bool(os.environ.get(variable)) if variable else None,
                           "models": provider.known_models()})
-    endpoints = [{"endpoint": name, "provider": e.provider, "base_url": e.base_url, "api_key_env": e.api_key_env,
+    endpoints = [{"endpoint": name, "provider": e.provider, "base_url": safe_url(e.base_url) if e.base_url else None,
+                  "api_key_env": e.api_key_env,
+                  "key_set": bool(os.environ.get(e.api_key_env)) if e.api_key_env else None,
                   "vision": e.vision is not False, "concurrency": e.concurrency, "timeout_s": e.timeout_s,
                   "max_retries": e.max_retries, "max_image_side": e.max_image_side,
                   "max_image_bytes": e.max_image_bytes}

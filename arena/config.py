@@ -47,7 +47,9 @@ ENDPOINT_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")  # always fullmatch
 
 
 class Strict(Record):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    """TOML has real types: a string where a number or a boolean belongs is refused, not coerced."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
 
 class GenerationParams(Strict):

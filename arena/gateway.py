@@ -22,6 +22,7 @@ from arena.clients.base import ClientTraits, effective_params, prepare_messages,
 from arena.clients.images import fit_image
 from arena.encounter.clock import Clock, SystemClock
 from arena.errors import ModelError
+from arena.limits import MAX_ANSWER_CHARS
 from arena.protocols import ModelClient
 from arena.schemas.calls import (
     Attempt,
@@ -50,6 +51,25 @@ class CallResult:
     @property
     def ok(self) -> bool:
         return self.response is not None
+
+
+def _text(exc: BaseException) -> str:
+    try:
+        return str(exc)
+    except Exception:  # an exception whose __str__ fails still gets recorded
+        return type(exc).__name__
+
+
+def _clean(response: ModelResponse) -> ModelResponse:
+    """What is kept of a reply: key values scrubbed (an endpoint may echo one, in the text or the
+    model name) and the text cut at ``MAX_ANSWER_CHARS`` (the cut is recorded)."""
+    text, model = redact(response.text), redact(response.model)[:200]
+    cut = max(len(text) - MAX_ANSWER_CHARS, 0)
+    if cut:
+        text = text[:MAX_ANSWER_CHARS]
+    if (text, model) == (response.text, response.model) and not cut:
+        return response
+    return response.model_copy(update={"text": text, "model": model, "truncated_chars": response.truncated_chars + cut})
 
 
 def classify(exc: BaseException) -> tuple[ErrorClass, bool, float | None, int | None]:
@@ -105,8 +125,10 @@ def prepare(client: ModelClient, request: ModelRequest) -> tuple[ModelRequest, R
 def request_key(client: ModelClient, request: ModelRequest, record: RecordedRequest) -> str:
     """The cache and replay key: endpoint, model, parameters, content (images by hash), schema."""
     schema = request.response_schema
+    traits = traits_of(client)
     canonical = {
-        "endpoint": traits_of(client).endpoint,
+        "endpoint": traits.endpoint,
+        "identity": traits.identity,
         "model": client.name,
         "params": record.params,
         "messages": record.model_dump(mode="json")["messages"],
@@ -173,12 +195,13 @@ class Gateway:
                 tick = clock.monotonic()
                 try:
                     self.network_calls += 1
-                    response = await client.complete(sent)
+                    async with asyncio.timeout(traits.deadline_s):
+                        response = await client.complete(sent)
                     if not isinstance(response, ModelResponse):
                         raise TypeError(f"client returned {type(response).__name__}, not a ModelResponse")
                 except Exception as exc:  # every client failure is recorded, never raised
                     error_class, retryable, retry_after, status = classify(exc)
-                    message = redact(scrub_text(str(exc)))[:MAX_ERROR_CHARS] or type(exc).__name__
+                    message = redact(scrub_text(_text(exc)))[:MAX_ERROR_CHARS] or type(exc).__name__
                     latency = (clock.monotonic() - tick) * 1000
                     last = not retryable or attempt > budget
                     wait = 0.0 if last else backoff(traits, attempt, retry_after, rng)
@@ -189,14 +212,12 @@ class Gateway:
                                                  latency_ms=latency))
                     if last:
                         call.error_class = error_class
-                        error = exc if isinstance(exc, ModelError) else ModelError(
-                            message, retryable=retryable, error_class=error_class.value, status=status)
+                        error = ModelError(message, retryable=retryable, error_class=error_class.value, status=status)
                         return CallResult(None, call, error)
                     await self.sleep(wait)
                     continue
                 latency = (clock.monotonic() - tick) * 1000
-                if (clean := redact(response.text)) != response.text:  # an endpoint that echoes a key
-                    response = response.model_copy(update={"text": clean})
+                response = _clean(response)
                 call.attempts.append(Attempt(attempt=attempt, outcome="ok", latency_ms=latency))
                 finished = self._finish(call, response, traits, cached=False)
                 if self.cache is not None and traits.cacheable and finished.error_class is None:
@@ -230,7 +251,8 @@ class Gateway:
         usage = response.usage
         cost = traits.prices.cost(usage.input_tokens, usage.output_tokens) if traits.prices and not cached else None
         call.response = RecordedResponse(text=response.text, model=response.model,
-                                         finish_reason=response.finish_reason)
+                                         finish_reason=response.finish_reason[:40],
+                                         truncated_chars=response.truncated_chars)
         call.usage = CallUsage(input_tokens=0 if cached else usage.input_tokens,
                                output_tokens=0 if cached else usage.output_tokens,
                                cost_usd=None if cost is None else round(cost, 8))

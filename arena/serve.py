@@ -56,7 +56,7 @@ from arena.clients.base import prepare_messages
 from arena.composition import SERVED_MODELS, create_client
 from arena.echo import choices, clip, exception_text, quoted
 from arena.errors import ScenarioError, UsageError
-from arena.limits import MAX_IMAGE_BYTES
+from arena.limits import MAX_IMAGE_BYTES, MAX_IMAGES
 from arena.protocols import ModelClient
 from arena.schemas.messages import ImagePart, Message, ModelRequest, TextPart
 from scenarios.library import check_image_bytes
@@ -233,6 +233,9 @@ def decode_image(url: str, *, where: str, image_id: str) -> ImagePart:
     return part
 
 
+MAX_IMAGES_PER_REQUEST = 2 * MAX_IMAGES  # a conversation shows the case's images, and maybe once more
+
+
 def to_messages(body: ChatRequest) -> list[Message]:
     """The request's messages in the arena's own form; images become ``image-1``, ``image-2``..."""
     messages: list[Message] = []
@@ -248,6 +251,8 @@ def to_messages(body: ChatRequest) -> list[Message]:
             if role != "user":
                 raise RequestRefused(f"{where}: image parts are only allowed in user messages", param=where)
             n_images += 1
+            if n_images > MAX_IMAGES_PER_REQUEST:
+                raise RequestRefused(f"{where}: at most {MAX_IMAGES_PER_REQUEST} images per request", param=where)
             parts.append(decode_image(content.image_url.url, where=where, image_id=f"image-{n_images}"))
         if not parts:
             if chat.role != "assistant":
@@ -317,7 +322,7 @@ def build_app(*, latency_ms: int = 0) -> Starlette:
             client = clients.get(body.model)
             if client is None:
                 raise unknown_model(body.model)
-            messages = to_messages(body)
+            messages = await asyncio.to_thread(to_messages, body)  # decoding images off the event loop
         except RequestRefused as exc:
             return _refused(exc)
         received.append([image.sha256 for message in messages for image in message.images])

@@ -1,9 +1,9 @@
 """A judge backed by any model: one structured call per transcript, validated, repaired at most
 twice, and a recorded :class:`JudgeFailed` (never a guessed score) when it keeps failing.
 
-The conversation is fenced with a marker derived from the transcript's content, every occurrence
-of the marker's prefix inside model text is defused, and the prompt tells the judge that nothing
-inside the fence is an instruction.
+The conversation is fenced with a marker derived from the transcript's content, model text can
+neither close the fence nor forge a turn (:func:`arena.fencing.defuse`), and the prompt tells the
+judge that nothing inside the fence is an instruction.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from arena.fencing import defuse
 from arena.gateway import Gateway
 from arena.protocols import JudgeFailed, ModelClient, NotGradeable
 from arena.schemas.calls import ModelCall
@@ -56,13 +57,6 @@ class JudgeReply(BaseModel):
 
 def fence_marker(transcript: Transcript) -> str:
     return hashlib.sha256(transcript.model_dump_json(include={"encounter_id", "turns"}).encode()).hexdigest()[:16]
-
-
-def defuse(text: str) -> str:
-    """Model text that cannot open or close the fence: ``<conversation`` / ``</conversation`` and
-    the turn labels lose their meaning."""
-    return (text.replace("<conversation", "‹conversation").replace("</conversation", "‹/conversation")
-            .replace("[turn ", "[turn\u2009"))
 
 
 def render_conversation(transcript: Transcript) -> str:

@@ -22,9 +22,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agents.simulator.voice import template_text
+from arena.fencing import defuse
 from arena.matching import mentions
 from arena.protocols import ModelClient, SimulatorError, Utterance, VoiceRequest
 from arena.schemas.messages import Message, ModelRequest, ResponseSchema
@@ -53,6 +54,14 @@ class SimulatorReply(BaseModel):
 
     message: str = Field(min_length=1, max_length=1500)
     end_conversation: bool
+
+    @field_validator("message")
+    @classmethod
+    def _visible(cls, value: str) -> str:
+        """Stripped, and with something to read (not only spaces or invisible characters)."""
+        if not defuse(value).strip():
+            raise ValueError("the message is empty")
+        return value.strip()
 
 
 def _words(text: str) -> set[str]:
@@ -110,8 +119,8 @@ def build_request(request: VoiceRequest) -> ModelRequest:
     system = data["system"][request.mode.value].format(name=scenario.persona.name, age=patient.age, sex=patient.sex,
                                                        style=scenario.persona.style)
     conversation = "\n".join(
-        f"{'YOU' if t.role == 'simulator' else 'ASSISTANT'}: "
-        f"{t.text[:MAX_CONTEXT_CHARS].replace('</conversation', '‹/conversation')}" for t in request.turns
+        f"[turn {t.index}] {'YOU' if t.role == 'simulator' else 'ASSISTANT'}: {defuse(t.text[:MAX_CONTEXT_CHARS])}"
+        for t in request.turns
     ) or "(nothing yet: this is your first message)"
     facts = {f.id: f for f in patient.facts}
     shared = "; ".join(facts[fid].patient_says if request.mode == Mode.PATIENT else facts[fid].clinician_says

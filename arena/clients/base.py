@@ -43,6 +43,8 @@ class ClientTraits:
     prices: Prices | None = None
     cacheable: bool = True
     params: dict[str, float | int] = field(default_factory=dict)
+    deadline_s: float | None = None  # the whole attempt, however slowly the bytes arrive
+    identity: str = ""  # provider and base URL: part of the cache key
 
 
 def traits_of(client: ModelClient) -> ClientTraits:

@@ -17,10 +17,28 @@ MIN_SIDE = 64  # below this an image is no longer worth sending; the last try is
 JPEG_QUALITIES = (90, 80, 70)
 
 
+def to_8bit(img: Image.Image) -> Image.Image:
+    """Images PNG/JPEG can carry at 8 bits: 16-bit and float greyscale (radiographs) rescaled over
+    their own range (a plain conversion clips them to white); palette and alpha kept for PNG."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        import numpy as np
+
+        pixels = np.asarray(img, dtype=np.float64)
+        low, high = float(pixels.min()), float(pixels.max())
+        scaled = (pixels - low) * (255.0 / (high - low)) if high > low else np.zeros_like(pixels)
+        return Image.fromarray(scaled.round().astype(np.uint8), mode="L")
+    if img.mode in ("CMYK", "YCbCr", "LAB", "HSV"):
+        return img.convert("RGB")
+    return img
+
+
 def _encode(img: Image.Image, media_type: str, quality: int = 90) -> bytes:
+    img = to_8bit(img)
+    if media_type == "image/jpeg" and img.mode not in ("L", "RGB"):
+        img = img.convert("RGBA").convert("RGB") if img.mode in ("P", "PA", "LA") else img.convert("RGB")
     out = io.BytesIO()
     if media_type == "image/jpeg":
-        img.convert("RGB").save(out, format="JPEG", quality=quality, optimize=True)
+        img.save(out, format="JPEG", quality=quality, optimize=True)
     else:
         img.save(out, format="PNG", optimize=True)
     return out.getvalue()

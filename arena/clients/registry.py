@@ -18,7 +18,7 @@ from arena.errors import UsageError
 from arena.protocols import EncounterBound, ModelClient
 
 MAX_SPEC_CHARS = 300
-MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,255}")  # always fullmatch
+MODEL_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._:/@+-]{0,254}[A-Za-z0-9._:@+-])?")  # always fullmatch
 
 
 class Provider(Protocol):
@@ -68,7 +68,8 @@ class Registry:
         if not isinstance(spec, str) or len(spec) > MAX_SPEC_CHARS:
             raise UsageError(f"model spec {quoted(str(spec))} is not valid (at most {MAX_SPEC_CHARS} characters)")
         prefix, slash, model = spec.partition("/")
-        valid = choices([*self.names(), *(f"{name} (models file)" for name in config.endpoints)])
+        valid = choices([*self.names(), *(f"{name} (models file)" for name in config.endpoints
+                                          if name not in self._providers)])
         if not slash or not prefix or not model:
             raise UsageError(f"model spec {quoted(spec)} must be provider/model; valid providers: {valid}")
         endpoint = config.endpoint(prefix)
@@ -77,6 +78,9 @@ class Registry:
                 raise UsageError(f"unknown model spec {quoted(spec)} (provider {quoted(prefix)}); "
                                  f"valid providers: {valid}")
             endpoint = EndpointConfig(name=prefix, provider=prefix)  # type: ignore[arg-type]
+        if prefix in self._providers and endpoint.provider != prefix:
+            raise UsageError(f"models file: endpoint {quoted(prefix)} is named like a provider but says provider "
+                             f"{quoted(endpoint.provider)}; give it another name, or provider = {quoted(prefix)}")
         provider = self._providers.get(endpoint.provider)
         if provider is None:
             raise UsageError(f"endpoint {quoted(prefix)} names provider {quoted(endpoint.provider)}, which is "

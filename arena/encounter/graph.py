@@ -159,7 +159,7 @@ async def target_node(state: EncounterState, runtime: Runtime[EncounterContext])
         index=index,
         role="target",
         text=text,
-        truncated_chars=cut,
+        truncated_chars=cut + response.truncated_chars,
         timing=TurnTiming(started_at=started, latency_ms=latency),
         usage=TurnUsage(input_tokens=response.usage.input_tokens, output_tokens=response.usage.output_tokens),
     )

@@ -3,21 +3,23 @@
 Images travel as base64 ``image`` blocks; the system prompt as the ``system`` parameter; a JSON
 schema as one forced tool whose input is the answer. Anthropic takes at most 5 MB of base64 per
 image and downsizes anything over 1568 px on the long side itself, so the arena sends at most
-1568 px and 3,750,000 bytes (5 MB once base64-encoded). The SDK's own retries are off.
+1568 px and 3,750,000 bytes (5 MB once base64-encoded). The SDK's own retries are off. The SDK
+is imported when the first client is built, so commands that call no model start fast.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from typing import Any
-
-import anthropic
+from typing import TYPE_CHECKING, Any
 
 from arena.clients.base import ClientTraits, ImageLimits, effective_params
 from arena.config import EndpointConfig
-from arena.providers.common import require_key, sdk_error, timeout_for, traits_for
+from arena.providers.common import check_base_url, require_key, sdk_error, timeout_for, traits_for
 from arena.schemas.messages import ImagePart, Message, ModelRequest, ModelResponse, Usage
+
+if TYPE_CHECKING:
+    import anthropic
 
 ANTHROPIC_LIMITS = ImageLimits(max_side=1568, max_bytes=3_750_000)
 DEFAULT_MAX_TOKENS = 1024
@@ -46,6 +48,9 @@ class AnthropicClient:
         self.supports_images = endpoint.vision is not False
         self.traits = traits
         self._sdk = sdk_client
+        import anthropic
+
+        self._errors = anthropic
 
     def __repr__(self) -> str:
         return f"AnthropicClient({self.name!r})"
@@ -88,10 +93,10 @@ class AnthropicClient:
                 usage=Usage(input_tokens=message.usage.input_tokens, output_tokens=message.usage.output_tokens),
                 latency_ms=(time.perf_counter() - start) * 1000,
             )
-        except anthropic.AnthropicError as exc:
-            raise sdk_error(exc, anthropic, self.name) from None
+        except self._errors.AnthropicError as exc:
+            raise sdk_error(exc, self._errors, self.name) from None
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise sdk_error(exc, anthropic, self.name) from None
+            raise sdk_error(exc, self._errors, self.name) from None
 
 
 class AnthropicProvider:
@@ -100,14 +105,20 @@ class AnthropicProvider:
     key_variable = "ANTHROPIC_API_KEY"
 
     def check(self, model: str, endpoint: EndpointConfig) -> None:
-        require_key(endpoint.api_key_env or self.key_variable, f"{endpoint.name}/{model}")
+        spec = f"{endpoint.name}/{model}"
+        require_key(endpoint.api_key_env or self.key_variable, spec)
+        if endpoint.base_url:
+            check_base_url(endpoint.base_url, spec, "the models file")
 
     def create(self, model: str, endpoint: EndpointConfig, *, http_client: Any = None) -> AnthropicClient:
+        import anthropic
+
         spec = f"{endpoint.name}/{model}"
         key = require_key(endpoint.api_key_env or self.key_variable, spec)
         sdk_client = anthropic.AsyncAnthropic(api_key=key, base_url=endpoint.base_url, max_retries=0,
                                               timeout=timeout_for(endpoint), http_client=http_client)
-        return AnthropicClient(spec, model, endpoint, sdk_client, traits_for(endpoint, model, ANTHROPIC_LIMITS))
+        traits = traits_for(endpoint, model, ANTHROPIC_LIMITS, base_url=str(sdk_client.base_url))
+        return AnthropicClient(spec, model, endpoint, sdk_client, traits)
 
     def known_models(self) -> list[str]:
         return ["anthropic/claude-sonnet-4-5", "anthropic/claude-opus-4-1 (any model id the API serves)"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import email.utils
 import json
+import math
+import re
 import time
 from functools import cache
 from pathlib import Path
@@ -35,7 +37,10 @@ def prices_for(endpoint: EndpointConfig, model: str) -> Prices | None:
     return builtin_prices().get(f"{endpoint.name}/{model}") or builtin_prices().get(f"{endpoint.provider}/{model}")
 
 
-def traits_for(endpoint: EndpointConfig, model: str, default_limits: ImageLimits) -> ClientTraits:
+def traits_for(endpoint: EndpointConfig, model: str, default_limits: ImageLimits,
+               base_url: str | None = None) -> ClientTraits:
+    """The gateway's view of one endpoint's client. ``identity`` (provider and base URL) keys the
+    response cache, so two servers behind one endpoint name never share answers."""
     limits = ImageLimits(max_side=endpoint.max_image_side or default_limits.max_side,
                          max_bytes=endpoint.max_image_bytes or default_limits.max_bytes)
     params = {k: v for k, v in endpoint.params.model_dump().items() if v is not None}
@@ -43,11 +48,49 @@ def traits_for(endpoint: EndpointConfig, model: str, default_limits: ImageLimits
         endpoint=endpoint.name, image_limits=limits if endpoint.vision is not False else None,
         concurrency=endpoint.concurrency, retries=endpoint.max_retries, backoff_s=endpoint.backoff_s,
         prices=prices_for(endpoint, model), cacheable=endpoint.cache, params=params,
+        deadline_s=endpoint.timeout_s, identity=f"{endpoint.provider}|{base_url or 'default'}",
     )
 
 
 def timeout_for(endpoint: EndpointConfig) -> httpx2.Timeout:
     return httpx2.Timeout(endpoint.timeout_s, connect=endpoint.connect_timeout_s)
+
+
+MAX_URL_CHARS = 2000
+
+
+def check_base_url(url: str, spec: str, source: str) -> str:
+    """A usable http(s) base URL, or a one-line ``UsageError`` naming where it came from."""
+    shown = safe_url(url)
+    problem = None
+    if len(url) > MAX_URL_CHARS:
+        problem = f"longer than {MAX_URL_CHARS} characters"
+    elif any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        problem = "contains spaces or control characters"
+    else:
+        try:
+            parsed = httpx2.URL(url)
+            port = parsed.port
+        except (httpx2.InvalidURL, ValueError, TypeError) as exc:
+            problem = f"not a valid URL ({str(exc)[:80]})"
+        else:
+            if parsed.scheme not in ("http", "https"):
+                problem = "must start with http:// or https://"
+            elif not parsed.host:
+                problem = "has no host"
+            elif port is not None and not 0 < port < 65536:
+                problem = "has a port outside 1..65535"
+    if problem:
+        raise UsageError(f"base URL {shown!r} for {spec} (from {source}) {problem}")
+    return url
+
+
+def safe_url(url: str) -> str:
+    """``url`` fit to show: user, password and query values replaced (keys sometimes live there)."""
+    text = redact(url)
+    text = re.sub(r"(?<=://)[^/@?#]*@", "***@", text)
+    text = re.sub(r"(?<=[?&])([^=&#]+)=[^&#]*", r"\1=***", text)
+    return text[:200]
 
 
 def require_key(variable: str, spec: str) -> str:
@@ -59,23 +102,26 @@ def require_key(variable: str, spec: str) -> str:
 
 
 def parse_retry_after(headers: Any) -> float | None:
-    """Seconds from ``retry-after-ms``, ``retry-after`` (seconds or an HTTP date), if any."""
+    """Seconds from ``retry-after-ms``, ``retry-after`` (seconds or an HTTP date), if any. A
+    value that is not a finite number or a date is ignored (the gateway's own back-off applies)."""
     if headers is None:
         return None
-    millis = headers.get("retry-after-ms")
-    try:
-        if millis is not None:
-            return max(float(millis) / 1000, 0.0)
-    except ValueError:
-        pass
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        return max(parsed.timestamp() - time.time(), 0.0) if parsed else None
+    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            seconds = float(value) / scale
+        except ValueError:
+            if scale != 1.0:
+                continue
+            try:
+                parsed = email.utils.parsedate_to_datetime(value)
+            except (TypeError, ValueError, IndexError, OverflowError):
+                return None
+            seconds = parsed.timestamp() - time.time() if parsed.tzinfo else 0.0
+        return max(seconds, 0.0) if math.isfinite(seconds) else None
+    return None
 
 
 def status_class(status: int) -> tuple[ErrorClass, bool]:
@@ -88,9 +134,16 @@ def status_class(status: int) -> tuple[ErrorClass, bool]:
     return ErrorClass.BAD_REQUEST, False
 
 
+def _text(exc: Exception) -> str:
+    try:
+        return str(getattr(exc, "message", "") or exc)
+    except Exception:  # an exception whose __str__ fails still gets a message
+        return type(exc).__name__
+
+
 def sdk_error(exc: Exception, sdk: Any, spec: str) -> ModelError:
     """The :class:`ModelError` for an exception raised by the ``openai`` or ``anthropic`` SDK."""
-    detail = redact(str(getattr(exc, "message", "") or exc))[:MAX_MESSAGE_CHARS]
+    detail = redact(_text(exc))[:MAX_MESSAGE_CHARS]
     if isinstance(exc, sdk.APITimeoutError):
         return ModelError(f"{spec}: timed out", error_class=ErrorClass.TIMEOUT.value)
     if isinstance(exc, sdk.APIConnectionError):

@@ -4,24 +4,27 @@ endpoint, gateways), through the official ``openai`` SDK.
 
 Images travel as ``image_url`` content parts holding ``data:`` URLs. A JSON schema travels as
 ``response_format`` (``json_schema``, or ``json_object`` with the schema for llama.cpp). The SDK's
-own retries are off: the arena's gateway retries and records every attempt.
+own retries are off: the arena's gateway retries and records every attempt. The SDK is imported
+when the first client is built (importing it costs about 2 s), so commands that call no model
+start fast.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from typing import Any
-
-import openai
+from typing import TYPE_CHECKING, Any
 
 from arena.clients.base import ClientTraits, ImageLimits, effective_params
 from arena.config import BASE_URL_VARIABLE, EndpointConfig
 from arena.echo import quoted
 from arena.errors import UsageError
-from arena.providers.common import require_key, sdk_error, timeout_for, traits_for
+from arena.providers.common import check_base_url, require_key, safe_url, sdk_error, timeout_for, traits_for
 from arena.schemas.messages import ImagePart, Message, ModelRequest, ModelResponse, Usage
 from arena.secrets import read_key
+
+if TYPE_CHECKING:
+    import openai
 
 OPENAI_LIMITS = ImageLimits(max_side=2048, max_bytes=20_000_000)
 COMPATIBLE_KEY_VARIABLE = "OPENAI_COMPATIBLE_API_KEY"
@@ -53,9 +56,12 @@ class OpenAIChatClient:
         self.traits = traits
         self._sdk = sdk_client
         self._token_parameter = token_parameter
+        import openai
+
+        self._errors = openai
 
     def __repr__(self) -> str:
-        return f"OpenAIChatClient({self.name!r}, base_url={str(self._sdk.base_url)!r})"
+        return f"OpenAIChatClient({self.name!r}, base_url={safe_url(str(self._sdk.base_url))!r})"
 
     def request_body(self, request: ModelRequest) -> dict[str, Any]:
         params = effective_params(request, self.traits)
@@ -95,10 +101,10 @@ class OpenAIChatClient:
                             output_tokens=usage.completion_tokens if usage else 0),
                 latency_ms=(time.perf_counter() - start) * 1000,
             )
-        except openai.OpenAIError as exc:
-            raise sdk_error(exc, openai, self.name) from None
+        except self._errors.OpenAIError as exc:
+            raise sdk_error(exc, self._errors, self.name) from None
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise sdk_error(exc, openai, self.name) from None
+            raise sdk_error(exc, self._errors, self.name) from None
 
 
 class OpenAIProvider:
@@ -113,7 +119,11 @@ class OpenAIProvider:
         return require_key(endpoint.api_key_env or self.key_variable, spec)
 
     def base_url(self, endpoint: EndpointConfig, spec: str) -> str | None:
-        return endpoint.base_url  # None: the SDK's default (or OPENAI_BASE_URL)
+        """The endpoint's URL, else ``OPENAI_BASE_URL`` (the SDK's variable), else the SDK default."""
+        if endpoint.base_url:
+            return check_base_url(endpoint.base_url, spec, "the models file")
+        env = os.environ.get("OPENAI_BASE_URL")
+        return check_base_url(env, spec, "OPENAI_BASE_URL") if env else None
 
     def check(self, model: str, endpoint: EndpointConfig) -> None:
         spec = f"{endpoint.name}/{model}"
@@ -121,11 +131,13 @@ class OpenAIProvider:
         self.base_url(endpoint, spec)
 
     def create(self, model: str, endpoint: EndpointConfig, *, http_client: Any = None) -> OpenAIChatClient:
+        import openai
+
         spec = f"{endpoint.name}/{model}"
         sdk_client = openai.AsyncOpenAI(api_key=self.key(endpoint, spec), base_url=self.base_url(endpoint, spec),
                                         max_retries=0, timeout=timeout_for(endpoint), http_client=http_client)
-        return OpenAIChatClient(spec, model, endpoint, sdk_client, traits_for(endpoint, model, OPENAI_LIMITS),
-                                token_parameter=self.token_parameter)
+        traits = traits_for(endpoint, model, OPENAI_LIMITS, base_url=str(sdk_client.base_url))
+        return OpenAIChatClient(spec, model, endpoint, sdk_client, traits, token_parameter=self.token_parameter)
 
     def known_models(self) -> list[str]:
         return ["openai/gpt-4o", "openai/gpt-4.1", "openai/gpt-5 (any model id the API serves)"]
@@ -147,13 +159,15 @@ class OpenAICompatibleProvider(OpenAIProvider):
         return read_key(self.key_variable) or NO_KEY
 
     def base_url(self, endpoint: EndpointConfig, spec: str) -> str | None:
-        url = endpoint.base_url or os.environ.get(BASE_URL_VARIABLE)
+        if endpoint.base_url:
+            source = "--base-url or the models file"
+            url = endpoint.base_url
+        else:
+            source, url = BASE_URL_VARIABLE, os.environ.get(BASE_URL_VARIABLE, "")
         if not url:
             raise UsageError(f"{quoted(spec)} needs a base URL: pass --base-url URL, set {BASE_URL_VARIABLE}, "
                              "or name an endpoint with base_url in the models file")
-        if not url.startswith(("http://", "https://")):
-            raise UsageError(f"base URL {quoted(url)} for {quoted(spec)} must start with http:// or https://")
-        return url
+        return check_base_url(url, spec, source)
 
     def known_models(self) -> list[str]:
         return ["openai-compatible/<model id the server serves>"]

@@ -92,6 +92,7 @@ class RecordedResponse(Record):
     text: str
     model: str
     finish_reason: str = "stop"
+    truncated_chars: int = Field(default=0, ge=0, description="Characters cut beyond arena.limits.MAX_ANSWER_CHARS")
 
 
 class ModelCall(Record):

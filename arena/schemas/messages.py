@@ -111,6 +111,7 @@ class ModelResponse(Record):
     usage: Usage = Field(default_factory=Usage)
     latency_ms: float = 0.0
     finish_reason: str = "stop"
+    truncated_chars: int = Field(default=0, ge=0, description="Characters the gateway cut from an over-long reply")
 
     @field_validator("text")
     @classmethod
