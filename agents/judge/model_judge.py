@@ -9,13 +9,12 @@ judge that nothing inside the fence is an instruction.
 from __future__ import annotations
 
 import hashlib
-import json
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agents.data import load_json
 from arena.fencing import defuse
 from arena.gateway import Gateway
 from arena.protocols import JudgeFailed, ModelClient, NotGradeable
@@ -31,10 +30,8 @@ MAX_TURN_CHARS = 6000  # per turn shown to the judge; the rest is marked as cut
 JUDGE_MAX_TOKENS = 1200
 
 
-@cache
 def prompt() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(PROMPT_FILE.read_text(encoding="utf-8"))
-    return data
+    return load_json(PROMPT_FILE)
 
 
 class _Score(BaseModel):

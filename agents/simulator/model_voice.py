@@ -16,14 +16,13 @@ fails after the gateway's retries raises :class:`SimulatorError` (an infrastruct
 
 from __future__ import annotations
 
-import json
 import re
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from agents.data import load_json
 from agents.simulator.voice import template_text
 from arena.fencing import defuse
 from arena.matching import mentions
@@ -43,10 +42,8 @@ COMMON_WORDS = frozenset(
     "weeks started never noticed little really right still other makes having".split())
 
 
-@cache
 def prompt() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(PROMPT_FILE.read_text(encoding="utf-8"))
-    return data
+    return load_json(PROMPT_FILE)
 
 
 class SimulatorReply(BaseModel):

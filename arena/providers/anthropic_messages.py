@@ -10,12 +10,11 @@ is imported when the first client is built, so commands that call no model start
 from __future__ import annotations
 
 import json
-import time
 from typing import TYPE_CHECKING, Any
 
 from arena.clients.base import ClientTraits, ImageLimits, effective_params
 from arena.config import EndpointConfig
-from arena.providers.common import check_base_url, require_key, sdk_error, timeout_for, traits_for
+from arena.providers.common import SdkClient, check_base_url, require_key, timeout_for, traits_for
 from arena.schemas.messages import ImagePart, Message, ModelRequest, ModelResponse, Usage
 
 if TYPE_CHECKING:
@@ -39,21 +38,13 @@ def encode_message(message: Message) -> dict[str, Any]:
     return {"role": message.role, "content": content}
 
 
-class AnthropicClient:
+class AnthropicClient(SdkClient):
     def __init__(self, spec: str, model: str, endpoint: EndpointConfig, sdk_client: anthropic.AsyncAnthropic,
                  traits: ClientTraits) -> None:
-        self.name = spec
-        self.model = model
-        self.endpoint = endpoint
-        self.supports_images = endpoint.vision is not False
-        self.traits = traits
-        self._sdk = sdk_client
         import anthropic
 
-        self._errors = anthropic
-
-    def __repr__(self) -> str:
-        return f"AnthropicClient({self.name!r})"
+        super().__init__(spec, model, endpoint, traits, anthropic, anthropic.AnthropicError)
+        self._sdk = sdk_client
 
     def request_body(self, request: ModelRequest) -> dict[str, Any]:
         params = effective_params(request, self.traits)
@@ -76,27 +67,20 @@ class AnthropicClient:
             body["tool_choice"] = {"type": "tool", "name": schema.name}
         return body
 
-    async def complete(self, request: ModelRequest) -> ModelResponse:
-        start = time.perf_counter()
-        try:
-            message = await self._sdk.messages.create(**self.request_body(request))
-            texts: list[str] = []
-            for block in message.content:
-                if block.type == "tool_use":
-                    texts = [json.dumps(block.input, ensure_ascii=False)]
-                    break
-                if block.type == "text":
-                    texts.append(block.text)
-            finish = STOP_REASONS.get(str(message.stop_reason), "stop")
-            return ModelResponse(
-                text="".join(texts), model=message.model or self.model, finish_reason=finish,
-                usage=Usage(input_tokens=message.usage.input_tokens, output_tokens=message.usage.output_tokens),
-                latency_ms=(time.perf_counter() - start) * 1000,
-            )
-        except self._errors.AnthropicError as exc:
-            raise sdk_error(exc, self._errors, self.name) from None
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise sdk_error(exc, self._errors, self.name) from None
+    async def _complete(self, request: ModelRequest) -> ModelResponse:
+        message = await self._sdk.messages.create(**self.request_body(request))
+        texts: list[str] = []
+        for block in message.content:
+            if block.type == "tool_use":
+                texts = [json.dumps(block.input, ensure_ascii=False)]
+                break
+            if block.type == "text":
+                texts.append(block.text)
+        return ModelResponse(
+            text="".join(texts), model=message.model or self.model,
+            finish_reason=STOP_REASONS.get(str(message.stop_reason), "stop"),
+            usage=Usage(input_tokens=message.usage.input_tokens, output_tokens=message.usage.output_tokens),
+        )
 
 
 class AnthropicProvider:

@@ -18,6 +18,7 @@ from arena.clients.base import ClientTraits, ImageLimits, Prices
 from arena.config import EndpointConfig
 from arena.errors import ModelError, UsageError
 from arena.schemas.calls import ErrorClass
+from arena.schemas.messages import ModelRequest, ModelResponse
 from arena.secrets import read_key, redact
 
 PRICES_FILE = Path(__file__).with_name("prices.json")
@@ -159,3 +160,34 @@ def sdk_error(exc: Exception, sdk: Any, spec: str) -> ModelError:
         return ModelError(f"{spec}: malformed response ({type(exc).__name__}: {detail})",
                           error_class=ErrorClass.MALFORMED.value)
     return ModelError(f"{spec}: {type(exc).__name__}: {detail}", retryable=False, error_class=ErrorClass.CLIENT.value)
+
+
+class SdkClient:
+    """What the SDK adapters share: name, model, endpoint and traits, the timing of a call, and
+    every SDK (or malformed-response) exception turned into a :class:`ModelError`. Subclasses
+    implement ``_complete`` with their SDK call; ``errors`` is the SDK module (``openai``,
+    ``anthropic``), whose ``error_base`` class every SDK exception derives from."""
+
+    def __init__(self, spec: str, model: str, endpoint: EndpointConfig, traits: ClientTraits, errors: Any,
+                 error_base: type[Exception]) -> None:
+        self.name = spec
+        self.model = model
+        self.endpoint = endpoint
+        self.supports_images = endpoint.vision is not False
+        self.traits = traits
+        self._errors = errors
+        self._error_base = error_base
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r})"
+
+    async def _complete(self, request: ModelRequest) -> ModelResponse:
+        raise NotImplementedError
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        start = time.perf_counter()
+        try:
+            response = await self._complete(request)
+        except (self._error_base, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise sdk_error(exc, self._errors, self.name) from None
+        return response.model_copy(update={"latency_ms": (time.perf_counter() - start) * 1000})

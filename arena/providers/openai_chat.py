@@ -12,14 +12,13 @@ start fast.
 from __future__ import annotations
 
 import os
-import time
 from typing import TYPE_CHECKING, Any
 
 from arena.clients.base import ClientTraits, ImageLimits, effective_params
 from arena.config import BASE_URL_VARIABLE, EndpointConfig
 from arena.echo import quoted
 from arena.errors import UsageError
-from arena.providers.common import check_base_url, require_key, safe_url, sdk_error, timeout_for, traits_for
+from arena.providers.common import SdkClient, check_base_url, require_key, safe_url, timeout_for, traits_for
 from arena.schemas.messages import ImagePart, Message, ModelRequest, ModelResponse, Usage
 from arena.secrets import read_key
 
@@ -44,21 +43,16 @@ def encode_message(message: Message) -> dict[str, Any]:
     return {"role": message.role, "content": content}
 
 
-class OpenAIChatClient:
+class OpenAIChatClient(SdkClient):
     """One model on one OpenAI-style endpoint."""
 
     def __init__(self, spec: str, model: str, endpoint: EndpointConfig, sdk_client: openai.AsyncOpenAI,
                  traits: ClientTraits, *, token_parameter: str) -> None:
-        self.name = spec
-        self.model = model
-        self.endpoint = endpoint
-        self.supports_images = endpoint.vision is not False
-        self.traits = traits
-        self._sdk = sdk_client
-        self._token_parameter = token_parameter
         import openai
 
-        self._errors = openai
+        super().__init__(spec, model, endpoint, traits, openai, openai.OpenAIError)
+        self._sdk = sdk_client
+        self._token_parameter = token_parameter
 
     def __repr__(self) -> str:
         return f"OpenAIChatClient({self.name!r}, base_url={safe_url(str(self._sdk.base_url))!r})"
@@ -83,28 +77,21 @@ class OpenAIChatClient:
                     "name": schema.name, "schema": schema.schema_, "strict": False}}
         return body
 
-    async def complete(self, request: ModelRequest) -> ModelResponse:
-        start = time.perf_counter()
-        try:
-            completion = await self._sdk.chat.completions.create(**self.request_body(request))
-            if not completion.choices:
-                raise ValueError("the response has no choices")
-            choice = completion.choices[0]
-            message = choice.message
-            refusal = getattr(message, "refusal", None)
-            text = refusal if refusal else (message.content or "")
-            finish = "refusal" if refusal else (choice.finish_reason or "stop")
-            usage = completion.usage
-            return ModelResponse(
-                text=text, model=completion.model or self.model, finish_reason=str(finish),
-                usage=Usage(input_tokens=usage.prompt_tokens if usage else 0,
-                            output_tokens=usage.completion_tokens if usage else 0),
-                latency_ms=(time.perf_counter() - start) * 1000,
-            )
-        except self._errors.OpenAIError as exc:
-            raise sdk_error(exc, self._errors, self.name) from None
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise sdk_error(exc, self._errors, self.name) from None
+    async def _complete(self, request: ModelRequest) -> ModelResponse:
+        completion = await self._sdk.chat.completions.create(**self.request_body(request))
+        if not completion.choices:
+            raise ValueError("the response has no choices")
+        choice = completion.choices[0]
+        message = choice.message
+        refusal = getattr(message, "refusal", None)
+        text = refusal if refusal else (message.content or "")
+        finish = "refusal" if refusal else (choice.finish_reason or "stop")
+        usage = completion.usage
+        return ModelResponse(
+            text=text, model=completion.model or self.model, finish_reason=str(finish),
+            usage=Usage(input_tokens=usage.prompt_tokens if usage else 0,
+                        output_tokens=usage.completion_tokens if usage else 0),
+        )
 
 
 class OpenAIProvider:
