@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from agents.reference import blind, pixel, truth_readers
+from agents.reference import blind, truth_readers
 from arena.config import EndpointConfig
 from arena.echo import quoted
 from arena.errors import UsageError
@@ -71,6 +71,10 @@ class ReferenceProvider:
     def create(self, model: str, endpoint: EndpointConfig, *, http_client: Any = None) -> ModelClient | EncounterBound:
         spec = f"{endpoint.name}/{model}"
         if model == "pixel":
+            # Imported here: the pixel model's image analysis (scipy, scikit-image) costs half a second
+            # of start-up that every other command (``arena --help`` included) would pay.
+            from agents.reference import pixel
+
             return pixel.Pixel(spec)
         if model == "blind":
             return blind.Blind(spec)
