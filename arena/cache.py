@@ -52,6 +52,7 @@ class ResponseCache:
         try:
             response = ModelResponse.model_validate_json(row[0])
         except ValueError:  # a corrupt row is a miss, never a crash
+            self.failures += 1
             return None
         self.hits += 1
         return response

@@ -182,13 +182,17 @@ async def _match(args: argparse.Namespace, console: Console) -> int:
     try:
         run_dir = prepare_run_dir(args.out, run)
         transcript = await play(plan, cast, run=run)
+        cache_failures = cast.gateway.cache.failures if cast.gateway.cache else 0
     finally:
         cast.close()
     path = save_transcript(transcript, run_dir)
     if args.json:
-        print(dumps_json(_summary(transcript, path)))
+        print(dumps_json({**_summary(transcript, path), "cache_failures": cache_failures}))
     else:
         _print_match(console, transcript, path)
+        if cache_failures:
+            console.print(Text(f"response cache: {cache_failures} reads or writes failed (locked or damaged "
+                               "file); those calls were made, not served", style="yellow"), soft_wrap=True)
     return 0
 
 

@@ -71,18 +71,26 @@ def create_client(spec: str, *, scenario: Scenario | None = None, seed: int = 0,
                   http_client: Any = None) -> ModelClient:
     """The client for ``spec``; reference truth readers are bound to ``scenario`` when given."""
     client = registry().create(spec, config, http_client=http_client)
-    if isinstance(client, ModelClient):
-        return client
-    if scenario is None:
+    if scenario is not None:
+        return encounter_run.bind_client(client, scenario, seed)
+    if not isinstance(client, ModelClient):
         raise UsageError(f"{quoted(spec)} reads the case, so it needs a scenario")
-    return client.for_encounter(scenario, seed)
+    return client
+
+
+def _check_role_spec(spec: str, role: str, config: ModelsConfig) -> None:
+    """A simulator or judge spec: any provider model, but no reference model that reads the case."""
+    resolved = registry().check(spec, config)
+    if resolved.endpoint.provider == "reference" and resolved.model not in SERVED_MODELS:
+        default = RULE_BASED if role == "simulator" else RUBRIC
+        raise UsageError(f"--{role} {quoted(spec)}: this reference model reads the hidden case and cannot play "
+                         f"the {role}; valid: {default} or a provider model")
 
 
 def _model_role_client(spec: str, role: str, config: ModelsConfig, http_client: Any) -> ModelClient:
+    _check_role_spec(spec, role, config)
     client = registry().create(spec, config, http_client=http_client)
-    if not isinstance(client, ModelClient):
-        raise UsageError(f"--{role} {quoted(spec)}: this reference model reads the hidden case and cannot play "
-                         f"the {role}; use {RULE_BASED if role == 'simulator' else RUBRIC} or a provider model")
+    assert isinstance(client, ModelClient)  # _check_role_spec refused the models that need binding
     return client
 
 
@@ -114,10 +122,7 @@ def check_specs(target_specs: list[str], simulator: str, judge: str, config: Mod
         registry().check(spec, config)
     for role, spec, default in (("simulator", simulator, RULE_BASED), ("judge", judge, RUBRIC)):
         if spec != default:
-            resolved = registry().check(spec, config)
-            if resolved.endpoint.provider == "reference" and resolved.model not in SERVED_MODELS:
-                raise UsageError(f"--{role} {quoted(spec)}: this reference model reads the hidden case and cannot "
-                                 f"play the {role}; valid: {default} or a provider model")
+            _check_role_spec(spec, role, config)
 
 
 def build_cast(*, simulator: str = RULE_BASED, judge: str = RUBRIC, config: ModelsConfig | None = None,

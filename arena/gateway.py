@@ -96,8 +96,8 @@ def backoff(traits: ClientTraits, attempt: int, retry_after: float | None, rng: 
     return ceiling / 2 + rng.random() * ceiling / 2
 
 
-def prepare(client: ModelClient, request: ModelRequest) -> tuple[ModelRequest, RecordedRequest, int]:
-    """The request as sent (images noted away or fitted), its record, and the images withheld."""
+def prepare(client: ModelClient, request: ModelRequest) -> tuple[ModelRequest, RecordedRequest]:
+    """The request as sent (images noted away or fitted) and its record."""
     traits = traits_of(client)
     messages, withheld = prepare_messages(client, request.messages)
     sent_messages: list[Message] = []
@@ -119,7 +119,7 @@ def prepare(client: ModelClient, request: ModelRequest) -> tuple[ModelRequest, R
     schema = request.response_schema
     record = RecordedRequest(messages=recorded, params=effective_params(request, traits),
                              response_schema=schema.name if schema else None, images_withheld=withheld)
-    return sent, record, withheld
+    return sent, record
 
 
 def request_key(client: ModelClient, request: ModelRequest, record: RecordedRequest) -> str:
@@ -179,7 +179,7 @@ class Gateway:
         attempts (the encounter's, so a frozen clock gives byte-identical transcripts)."""
         clock = clock or self.clock
         traits = traits_of(client)
-        sent, record, _ = prepare(client, request)
+        sent, record = prepare(client, request)
         key = request_key(client, sent, record)
         record = self._share_prefix(record, f"{scope}|{role}")
         call = ModelCall(call_id=self.next_call_id(role, scope), role=role, turn_index=turn_index,

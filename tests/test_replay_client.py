@@ -32,10 +32,11 @@ def test_a_replay_reproduces_the_transcript_byte_for_byte(library: ScenarioLibra
 def test_a_replay_refuses_a_conversation_that_was_not_recorded(library: ScenarioLibrary, mole: Scenario) -> None:
     images = library.image_bytes(mole)
     original = run(run_encounter(mole, ScriptedClient("scripted/t", [_answer]), images, seed=3, max_turns=4))
+    assert original.mode != mole.modes[-1]
     other_mode = run(run_encounter(mole, ReplayClient(original.calls), images, seed=3, max_turns=4,
-                                   mode=mole.modes[-1])) if len(mole.modes) > 1 else None
-    if other_mode is not None:  # another system prompt: the first message differs
-        assert other_mode.termination == TerminationReason.TARGET_ERROR
+                                   mode=mole.modes[-1]))
+    assert other_mode.termination == TerminationReason.TARGET_ERROR  # another system prompt: message 0 differs
+    assert "differs from the recording at message 0" in other_mode.errors[0].message
     cxr = library.get("cxr-multiple-nodules")
     wrong_case = run(run_encounter(cxr, ReplayClient(original.calls), library.image_bytes(cxr), max_turns=4))
     assert wrong_case.termination == TerminationReason.TARGET_ERROR

@@ -68,18 +68,25 @@ def _fit(data: bytes, media_type: str, max_side: int, max_bytes: int) -> tuple[b
         scale *= 0.75
 
 
+@lru_cache(maxsize=256)
+def describe(data: bytes) -> tuple[str, int, int]:
+    """sha256, width and height of encoded image bytes. Cached: every call of an encounter sends the
+    same image objects again, and a bytes object caches its own hash, so a repeat is a lookup."""
+    with Image.open(io.BytesIO(data)) as img:
+        width, height = img.size
+    return hashlib.sha256(data).hexdigest(), width, height
+
+
 def fit_image(part: ImagePart, limits: ImageLimits | None) -> tuple[ImagePart, ImageRef]:
     """The part as it will be sent, and its record (sent sha256, size, whether it was resized)."""
-    source_sha = part.sha256
-    if limits is None:
-        with Image.open(io.BytesIO(part.data)) as img:
-            width, height = img.size
-        data, media_type, resized = part.data, str(part.media_type), False
-    else:
+    source_sha, width, height = describe(part.data)
+    data, media_type, resized = part.data, str(part.media_type), False
+    if limits is not None:
         data, media_type, width, height, resized = _fit(part.data, part.media_type, limits.max_side,
                                                         limits.max_bytes)
     sent = part if not resized else ImagePart(image_id=part.image_id, media_type=media_type,  # type: ignore[arg-type]
                                               data=data)
-    ref = ImageRef(image_id=part.image_id, sha256=hashlib.sha256(data).hexdigest(), source_sha256=source_sha,
+    sent_sha = describe(data)[0] if resized else source_sha
+    ref = ImageRef(image_id=part.image_id, sha256=sent_sha, source_sha256=source_sha,
                    media_type=media_type, width=width, height=height, bytes=len(data), resized=resized)
     return sent, ref

@@ -7,8 +7,6 @@ differs is refused with the first message that differs, so a replay is exact or 
 
 from __future__ import annotations
 
-import hashlib
-
 from arena.clients.base import IMAGE_NOTE
 from arena.errors import ModelError
 from arena.schemas.calls import ModelCall, RecordedMessage
@@ -37,7 +35,7 @@ def _request_signature(request: ModelRequest, text_only: bool) -> list[tuple[str
         parts: list[str] = []
         for part in message.parts:
             if isinstance(part, ImagePart):
-                parts.append(IMAGE_NOTE if text_only else f"image:{hashlib.sha256(part.data).hexdigest()}")
+                parts.append(IMAGE_NOTE if text_only else f"image:{part.sha256}")
             else:
                 parts.append(part.text)
         sig.append((message.role, tuple(parts)))
