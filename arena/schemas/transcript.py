@@ -11,7 +11,7 @@ from pydantic import Field
 from arena.schemas.base import FrozenRecord, Record
 from arena.schemas.calls import ModelCall, UsageSummary
 from arena.schemas.scenario import Mode
-from arena.schemas.verdict import Verdict
+from arena.schemas.verdict import ClosingDifferential, Verdict
 
 TRANSCRIPT_SCHEMA_VERSION = 1
 
@@ -144,6 +144,8 @@ class Transcript(Record):
     usage: UsageSummary | None = Field(default=None, description="Totals over calls (tokens, cost)")
     simulator_faults: list[SimulatorFault] = Field(default_factory=list)
     judge_error: JudgeError | None = None
+    closing_differential: ClosingDifferential | None = Field(
+        default=None, description="Diagnoses and probabilities of the target's closing answer, as read")
 
     def target_turns(self) -> list[Turn]:
         return [turn for turn in self.turns if turn.role == "target"]

@@ -29,6 +29,32 @@ class CriterionResult(Record):
     evidence_turns: list[int] = Field(default_factory=list)
 
 
+class JudgeVote(Record):
+    """One panel member's grades inside a jury verdict; ``error`` set means it abstained."""
+
+    judge: str
+    scores: dict[Dimension, int] = Field(default_factory=dict, description="1-5 per dimension; empty if abstained")
+    criteria: dict[str, bool] = Field(default_factory=dict, description="Rubric criterion id -> met")
+    error: str | None = Field(default=None, description="Why this judge abstained (no valid verdict)")
+
+
+class DifferentialEntry(Record):
+    name: str = Field(description="A candidate of the case (normalised name) or the text as written")
+    probability: float = Field(ge=0, le=1)
+    known: bool = Field(description="True when the name is one of the case's candidates")
+
+
+class ClosingDifferential(Record):
+    """The probabilities the target put on each diagnosis in its closing answer, as read."""
+
+    status: Literal["parsed", "absent", "unparseable"] = Field(
+        description="parsed: at least one probability tied to a diagnosis; absent: no probabilities "
+                    "given; unparseable: numbers present that could not be tied to diagnoses or do not add up")
+    entries: list[DifferentialEntry] = Field(default_factory=list)
+    turn: int | None = Field(default=None, description="The target turn read")
+    note: str = ""
+
+
 class Verdict(Record):
     schema_version: Literal[1] = 1
     judge: str
@@ -37,6 +63,10 @@ class Verdict(Record):
     rubric_score: float | None = Field(
         default=None, ge=0, le=1, description="HealthBench-style: met points / positive points"
     )
+    flags: list[str] = Field(default_factory=list, description="Caveats about the grading, e.g. "
+                             "'coverage_uncertain' when the answer may say in other words what the phrase lists miss")
+    panel: list[JudgeVote] = Field(default_factory=list, description="A jury's members, abstentions included")
+    panel_size: int | None = Field(default=None, description="Judges that gave a valid verdict (jury only)")
 
     @model_validator(mode="after")
     def _all_dimensions(self) -> Verdict:
