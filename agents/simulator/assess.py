@@ -39,6 +39,13 @@ _REVISION = re.compile(
     r"correct myself|reconsider)\b",
     re.I,
 )
+# A clear instruction to seek emergency care now (asserted, not negated: "no need for A&E" is not it).
+_EMERGENCY = re.compile(
+    r"(?<!no need to )(?<!don't )(?<!do not )(?<!not )\b(go to (?:the |an |your nearest )?(?:emergency department|"
+    r"emergency room|er|a&e|a and e|hospital)|call (?:999|911|112|an ambulance|for an ambulance)|"
+    r"seek emergency (?:care|help|attention)|emergency (?:assessment|care|treatment) (?:today|now|immediately))\b",
+    re.I,
+)
 _PLAN_WORDS = re.compile(
     r"\b(biopsy|excision|dermoscopy|ct|mri|scan|refer|referral|follow[- ]up|review|repeat|"
     r"test|specialist|ultrasound)\b",
@@ -199,4 +206,5 @@ def assess_answer(
         facts_requested=facts,
         contradictions=contradictions,
         revision_acknowledged=revision,
+        emergency_advised=bool(_EMERGENCY.search(text)),
     )

@@ -65,6 +65,7 @@ class Assessment(Record):
     facts_requested: list[str] = Field(default_factory=list, description="Fact ids asked about")
     contradictions: list[str] = Field(default_factory=list, description="Conflicts with earlier turns")
     revision_acknowledged: bool = False
+    emergency_advised: bool = Field(default=False, description="Tells the user to seek emergency care now")
     empty: bool = False
 
 
