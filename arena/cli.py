@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from arena import cli_models, cli_scenarios, cli_serve
+from arena import cli_agreement, cli_models, cli_rejudge, cli_scenarios, cli_serve
 from arena.cli_models import add_models_file_option, models_config
 from arena.cli_parser import (
     ArenaParser,
@@ -48,6 +48,7 @@ from arena.runner import (
 from arena.schemas.calls import UsageSummary
 from arena.schemas.scenario import Dimension
 from arena.schemas.transcript import Transcript
+from arena.stats.calibration import calibration_by_model
 from arena.terminal import dumps_json, error_line, make_console
 from scenarios.library import SCENARIOS_ROOT, ScenarioLibrary
 
@@ -85,8 +86,9 @@ def build_parser() -> ArenaParser:
                        help="scenario library root holding cases/ and images/ (default: the built-in one)")
     match.add_argument("--simulator", default=RULE_BASED, metavar="SPEC",
                        help=f"who voices the patient or clinician: {RULE_BASED} (templates, offline) or a model spec")
-    match.add_argument("--judge", default=RUBRIC, metavar="SPEC",
-                       help=f"who grades: {RUBRIC} (the offline rubric judge) or a model spec")
+    match.add_argument("--judge", action="append", metavar="SPEC",
+                       help=f"who grades: {RUBRIC} (the offline rubric judge) or a model spec; repeat for a "
+                            f"jury (median of the judges) (default: {RUBRIC})")
     add_models_file_option(match)
     match.add_argument("--base-url", metavar="URL", help="base URL for openai-compatible/<model> specs "
                        "(else OPENAI_COMPATIBLE_BASE_URL or an endpoint of the models file)")
@@ -103,6 +105,8 @@ def build_parser() -> ArenaParser:
     cli_scenarios.add_parser(sub)
     cli_models.add_parser(sub)
     cli_serve.add_parser(sub)
+    cli_agreement.add_parser(sub)
+    cli_rejudge.add_parser(sub)
     return parser
 
 
@@ -172,13 +176,14 @@ def _print_match(console: Console, transcript: Transcript, path: Path) -> None:
 
 async def _match(args: argparse.Namespace, console: Console) -> int:
     config = with_base_url(models_config(args.models_file), args.base_url)
-    check_specs([args.target], args.simulator, args.judge, config)
+    judges = args.judge or [RUBRIC]
+    check_specs([args.target], args.simulator, judges, config)
     plan = plan_encounter(ScenarioLibrary(args.library), args.scenario, args.target, mode=args.mode,
                           seed=args.seed, max_turns=args.max_turns, config=config)
     run = args.run or new_run_name("match")
     prepare_output_dir(args.out)  # before the cache is opened: a bad --out costs nothing
     cache = args.out / DEFAULT_CACHE if args.cache is _CACHE_UNDER_OUT else args.cache
-    cast: Cast = build_cast(simulator=args.simulator, judge=args.judge, config=config, cache_path=cache)
+    cast: Cast = build_cast(simulator=args.simulator, judge=judges, config=config, cache_path=cache)
     try:
         run_dir = prepare_run_dir(args.out, run)
         transcript = await play(plan, cast, run=run)
@@ -209,13 +214,16 @@ async def _demo(args: argparse.Namespace, console: Console) -> int:
             transcript = await play(plan, run=run)
             results.append((transcript, save_transcript(transcript, run_dir)))
     table_rows = _model_means(results)
+    calibration = calibration_rows(library, [t for t, _ in results])
     usage = sum((t.usage for t, _ in results if t.usage), UsageSummary())
     if args.json:
-        print(dumps_json({"run": run, "models": table_rows, "usage": usage.model_dump(mode="json"),
+        print(dumps_json({"run": run, "models": table_rows, "calibration": calibration,
+                          "usage": usage.model_dump(mode="json"),
                           "transcripts": [_summary(t, p) for t, p in results]}))
         return 0
     console.print(score_table(console, table_rows, f"Demo: {len(ids)} scenarios × {len(DEMO_MODELS)} reference "
                                                    "models (offline rubric judge, mean 1-5)"))
+    console.print(calibration_table(calibration))
     console.print(Text("\nAdaptive questioning", style="bold"),
                   Text(" (simulator moves per target, same scenario and seed):"))
     for scenario_id in ids:
@@ -250,6 +258,33 @@ def score_table(console: Console, rows: list[dict[str, object]], title: str) -> 
         scores = row["scores"]
         assert isinstance(scores, dict)
         table.add_row(str(row["model"]), *[f"{scores[d.value]:.2f}" for d in DIMENSIONS], f"{row['overall']:.2f}")
+    return table
+
+
+def calibration_rows(library: ScenarioLibrary, transcripts: list[Transcript]) -> list[dict[str, object]]:
+    """Per model, the calibration of its closing differentials against the truth."""
+    rows = []
+    for t in transcripts:
+        gt = library.get(t.scenario_id).ground_truth
+        names = [gt.diagnosis.name, *(d.name for d in gt.differential)]
+        rows.append((t.target, t.closing_differential, names, gt.diagnosis.name))
+    return [{"model": model, **summary.model_dump(mode="json")}
+            for model, summary in calibration_by_model(rows).items()]
+
+
+def calibration_table(rows: list[dict[str, object]]) -> Table:
+    table = Table(title="Calibration of the closing differentials", caption="lower is better; "
+                  "no % = closing answers without usable probabilities; over = overconfidence (> 0: too sure)")
+    table.add_column("model", no_wrap=True, min_width=max((len(str(r["model"])) for r in rows), default=5))
+    for name in ("n", "no %", "Brier", "log loss", "ECE", "over"):
+        table.add_column(name, justify="right", no_wrap=True)
+
+    def cell(value: object) -> str:
+        return "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+    for row in rows:
+        table.add_row(*(cell(row[k]) for k in ("model", "n", "n_unparseable", "brier", "log_loss", "ece",
+                                                "overconfidence")))
     return table
 
 
@@ -296,6 +331,10 @@ def _run(argv: Sequence[str] | None) -> int:
         return cli_models.run(args, console)
     if args.command == "serve":
         return cli_serve.run(args, console)
+    if args.command == "agreement":
+        return cli_agreement.run(args, console)
+    if args.command == "rejudge":
+        return cli_rejudge.run(args, console)
     handlers = {"match": _match, "demo": _demo}
     return asyncio.run(handlers[args.command](args, console))
 

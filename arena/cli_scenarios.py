@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from arena.cli_parser import path_arg, require_command
+from arena.composition import leak_finder
 from arena.schemas.scenario import Scenario
 from arena.terminal import dumps_json, neutralise
 from scenarios.library import SCENARIOS_ROOT, ScenarioLibrary, validate_paths
@@ -114,7 +115,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
 
 def _validate(args: argparse.Namespace, console: Console) -> int:
     paths = args.paths or [SCENARIOS_ROOT]
-    checked, problems = validate_paths(paths)
+    checked, problems = validate_paths(paths, find=leak_finder())
     if args.json:
         print(dumps_json({"files": checked, "problems": [p.__dict__ for p in problems]}))
     else:

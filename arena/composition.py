@@ -9,15 +9,18 @@ protocols of :mod:`arena.protocols`.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from agents.judge.differential import read_closing_differential
 from agents.judge.model_judge import ModelJudge
+from agents.judge.pairwise_judge import ModelPairwiseJudge
 from agents.judge.rubric_judge import RubricJudge
 from agents.reference.provider import DEMO_MODELS, SERVED_MODELS, ReferenceProvider
-from agents.simulator.assess import assess_answer
+from agents.simulator.assess import assess_answer, judge_finder
 from agents.simulator.model_voice import ModelVoice
 from agents.simulator.policy import RuleBasedPolicy
 from agents.simulator.voice import TemplateVoice
@@ -28,18 +31,22 @@ from arena.echo import quoted
 from arena.encounter import run as encounter_run
 from arena.errors import UsageError
 from arena.gateway import Gateway
+from arena.judging.jury import Jury
+from arena.judging.pairwise import PairwiseJudge
 from arena.protocols import EncounterBound, Judge, ModelClient, Simulator
 from arena.providers.anthropic_messages import AnthropicProvider
 from arena.providers.openai_chat import OpenAICompatibleProvider, OpenAIProvider
 from arena.schemas.scenario import Mode, Scenario
 from arena.schemas.transcript import Transcript
+from arena.schemas.verdict import ClosingDifferential
 
 TARGET_PROMPTS = Path(__file__).resolve().parents[1] / "agents" / "prompts" / "target_system.json"
 RULE_BASED = "rule-based"  # --simulator default
 RUBRIC = "rubric"  # --judge default
 
-__all__ = ["DEMO_MODELS", "RUBRIC", "RULE_BASED", "SERVED_MODELS", "Cast", "build_cast", "create_client",
-           "default_simulator", "registry", "run_encounter", "target_system_prompt"]
+__all__ = ["DEMO_MODELS", "RUBRIC", "RULE_BASED", "SERVED_MODELS", "Cast", "build_cast", "build_judge",
+           "build_pairwise_judge", "create_client", "default_simulator", "judge_specs", "registry", "run_encounter",
+           "target_system_prompt"]
 
 
 @cache
@@ -116,16 +123,45 @@ class Cast:
             self.gateway.cache.close()
 
 
-def check_specs(target_specs: list[str], simulator: str, judge: str, config: ModelsConfig) -> None:
+def judge_specs(judge: str | Sequence[str]) -> list[str]:
+    """``--judge`` given once, several times (a jury) or not at all (the rubric judge); a repeat is refused."""
+    specs = [judge] if isinstance(judge, str) else list(judge) or [RUBRIC]
+    repeated = sorted({s for s in specs if specs.count(s) > 1})
+    if repeated:
+        raise UsageError(f"--judge {quoted(repeated[0])} is given more than once; a jury's judges must differ")
+    return specs
+
+
+def check_specs(target_specs: list[str], simulator: str, judge: str | Sequence[str], config: ModelsConfig) -> None:
     """Every spec of a run valid (provider known, key set, base URL given) before any work."""
     for spec in target_specs:
         registry().check(spec, config)
-    for role, spec, default in (("simulator", simulator, RULE_BASED), ("judge", judge, RUBRIC)):
-        if spec != default:
-            _check_role_spec(spec, role, config)
+    if simulator != RULE_BASED:
+        _check_role_spec(simulator, "simulator", config)
+    for spec in judge_specs(judge):
+        if spec != RUBRIC:
+            _check_role_spec(spec, "judge", config)
 
 
-def build_cast(*, simulator: str = RULE_BASED, judge: str = RUBRIC, config: ModelsConfig | None = None,
+def build_judge(judge: str | Sequence[str], config: ModelsConfig, gateway: Gateway, http_client: Any = None) -> Judge:
+    """One spec: that judge (``rubric`` the offline one); several: a :class:`Jury` of them (median)."""
+    judges: list[Judge] = [
+        RubricJudge() if spec == RUBRIC else ModelJudge(_model_role_client(spec, "judge", config, http_client),
+                                                        spec, gateway)
+        for spec in judge_specs(judge)]
+    return judges[0] if len(judges) == 1 else Jury(judges)
+
+
+def build_pairwise_judge(spec: str, config: ModelsConfig, gateway: Gateway,
+                         http_client: Any = None) -> PairwiseJudge | Judge:
+    """A model spec: a pairwise judge (asked in both orders by :func:`arena.judging.pairwise.judge_pair`);
+    ``rubric``: the offline judge, compared through its absolute verdicts (``compare_pair`` picks the way)."""
+    if spec == RUBRIC:
+        return RubricJudge()
+    return ModelPairwiseJudge(_model_role_client(spec, "judge", config, http_client), spec, gateway)
+
+
+def build_cast(*, simulator: str = RULE_BASED, judge: str | Sequence[str] = RUBRIC, config: ModelsConfig | None = None,
                cache_path: Path | None = None, gateway: Gateway | None = None, http_client: Any = None) -> Cast:
     config = config or ModelsConfig()
     if gateway is None:
@@ -134,9 +170,7 @@ def build_cast(*, simulator: str = RULE_BASED, judge: str = RUBRIC, config: Mode
     if simulator != RULE_BASED:
         voice = ModelVoice(_model_role_client(simulator, "simulator", config, http_client), simulator)
         sim = Simulator(policy=RuleBasedPolicy(), reader=assess_answer, voice=voice)
-    chosen: Judge = RubricJudge()
-    if judge != RUBRIC:
-        chosen = ModelJudge(_model_role_client(judge, "judge", config, http_client), judge, gateway)
+    chosen = build_judge(judge, config, gateway, http_client)
     return Cast(config=config, gateway=gateway, simulator=sim, judge=chosen, http_client=http_client)
 
 
@@ -149,3 +183,14 @@ async def run_encounter(scenario: Scenario, target: ModelClient | EncounterBound
     return await encounter_run.run_encounter(
         scenario, target, images, simulator=simulator or default_simulator(),  # type: ignore[arg-type]
         system_prompt=target_system_prompt(chosen), mode=chosen, **options)
+
+
+def closing_differential(transcript: Transcript, scenario: Scenario) -> ClosingDifferential:
+    """The target's closing differential with probabilities, as read (for calibration)."""
+    return read_closing_differential(transcript, scenario)
+
+
+def leak_finder() -> Callable[[Scenario, str, Sequence[str]], str | None]:
+    """How ``arena scenarios validate`` finds credit-earning phrases in simulator text: as the
+    offline judge reads (synonyms, word order, units)."""
+    return judge_finder

@@ -66,6 +66,7 @@ class PolicyView:
     priors_shown: bool
     simulator_turns: int
     max_turns: int
+    mode: Mode | None = None
 
 
 @dataclass(frozen=True)

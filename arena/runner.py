@@ -86,7 +86,8 @@ async def play(plan: EncounterPlan, cast: Cast | None = None, *, run: str | None
     if transcript.termination.is_infrastructure:
         return transcript
     judge_calls: list[ModelCall] = []
-    update: dict[str, object] = {"judge": cast.judge.name}
+    update: dict[str, object] = {"judge": cast.judge.name,
+                                 "closing_differential": composition.closing_differential(transcript, plan.scenario)}
     try:
         update["verdict"] = await cast.judge.judge(transcript, plan.scenario, calls=judge_calls)
     except JudgeFailed as exc:

@@ -28,6 +28,7 @@ from arena.limits import (
     MAX_REASON_CHARS,
 )
 from arena.schemas.scenario import Scenario, ScenarioImage
+from scenarios.leaks import Finder, matcher_finder, text_problems
 
 SCENARIOS_ROOT = Path(__file__).resolve().parent
 ALLOWED_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg"}
@@ -242,8 +243,10 @@ def scenario_root_for(path: Path) -> Path:
     return folder.parent if folder.name == "cases" else folder
 
 
-def validate_paths(paths: list[Path]) -> tuple[int, list[Problem]]:
-    """Check every scenario file under ``paths`` (files or folders), images included.
+def validate_paths(paths: list[Path], *, find: Finder = matcher_finder) -> tuple[int, list[Problem]]:
+    """Check every scenario file under ``paths`` (files or folders), images included, and every text
+    the simulator voices (``scenarios.leaks``: no credit-earning phrase, found by ``find``; no jargon
+    from a patient).
 
     Returns (files checked, problems). Never stops at the first bad file.
     """
@@ -265,5 +268,6 @@ def validate_paths(paths: list[Path]) -> tuple[int, list[Problem]]:
                 except ImageRefused as exc:
                     field = f"images[{index}]" + (f".{exc.field}" if exc.field else "")
                     found.append(Problem(str(file), field, exc.reason))
+            found += [Problem(str(file), field, reason) for field, reason in text_problems(scenario, find)]
         problems += cap_problems(str(file), found)
     return len(files), problems

@@ -15,7 +15,7 @@ import pytest
 from pydantic import ValidationError
 
 from arena.clients.scripted import ScriptedClient
-from arena.composition import registry, run_encounter
+from arena.composition import DEMO_MODELS, registry, run_encounter
 from arena.errors import ArenaError
 from arena.runner import save_transcript
 from arena.schemas.messages import ModelRequest, ModelResponse
@@ -128,8 +128,8 @@ def test_tables_fit_80_columns_without_hiding_names(capsys: Capsys, tmp_path: Pa
     monkeypatch.setenv("NO_COLOR", "1")
     code, out, _ = cli(capsys, "demo", "--out", str(tmp_path))
     assert code == 0
-    table = [line for line in out.splitlines() if line.startswith("│ reference/")]
-    assert len(table) == 6 and len({line.split("│")[1].strip() for line in table}) == 6
+    table = [line for line in out.splitlines() if line.startswith("│ reference/")]  # scores, then calibration
+    assert len(table) == 2 * len(DEMO_MODELS) and {line.split("│")[1].strip() for line in table} == set(DEMO_MODELS)
     assert all(len(line) <= 80 for line in out.splitlines() if "│" in line)
     code, out, _ = cli(capsys, "scenarios", "list")
     ids = {line.split("│")[1].strip() for line in out.splitlines() if line.startswith("│ ")} - {""}

@@ -476,7 +476,9 @@ def test_adversarial_cues_are_bounded(cxr: Scenario) -> None:
         "pulmonary metastases")
     assert leading_diagnosis(cxr, cue * MAX_LEADING_CUES + "Most likely pulmonary metastases.") is None
     assert leading_diagnosis(cxr, "likely " * 100_000 + "most likely pulmonary metastases 60%") is None
-    assert stated_confidence("metastases. " * 20_000 + "metastases 60%", "pulmonary metastases", cxr) == 0.6
+    # (sentences with a verb: a run of bare "metastases." is a keyword list, which earns nothing)
+    assert stated_confidence("These are metastases. " * 20_000 + "These are metastases, 60%", "pulmonary metastases",
+                             cxr) == 0.6
     questions = assess_answer(cxr, "Do you smoke? " * 20_000, 1, [])
     assert questions.facts_requested == ["smoking"] and len(questions.questions_asked) == 20_000
     assert time.perf_counter() - start < 5.0
@@ -503,16 +505,21 @@ def test_benchmark_script_runs_quick() -> None:
 
 # -- (d) one walk through a scenario's vocabulary ------------------------------------------------
 def test_vocabulary_reading_answers_what_each_list_would(corpus: list[tuple[Scenario, Transcript]]) -> None:
-    """``reading(scenario, text)`` answers every phrase list exactly as the per-list functions do,
-    including lists with phrases outside the vocabulary."""
+    """A reading through a vocabulary answers every phrase list exactly as the per-list functions
+    do, including lists with phrases outside the vocabulary; the scenario's reading, which adds
+    each phrase's variants (word order, synonyms, units), finds at least as much."""
     from agents.simulator.assess import reading
+    from arena.matching import read, vocabulary
 
     checked = 0
     for scenario, transcript in corpus[::3]:
         groups = phrase_lists(scenario) + [["outside the vocabulary", "nodule"], ["not-in-vocab"]]
+        plain = vocabulary(tuple(p for g in phrase_lists(scenario) for p in g))
         for turn in transcript.turns:
-            r = reading(scenario, turn.text)
+            r = read(turn.text, plain)
+            wide = reading(scenario, turn.text)
             for group in groups:
+                assert wide.mentions(group) or not new.mentions(turn.text, group)
                 assert r.mentions(group) == new.mentions(turn.text, group)
                 assert r.affirms(group) == new.affirms(turn.text, group)
                 assert r.denies(group) == new.denies(turn.text, group)

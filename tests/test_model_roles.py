@@ -22,6 +22,7 @@ from arena.schemas.transcript import MoveKind, TerminationReason
 from scenarios.library import ScenarioLibrary
 from tests.conftest import run
 from tests.helpers import no_wait_gateway
+from tests.test_judge_graph import JudgeScript, criteria_reply
 
 
 def _verdict(score: int = 4, evidence: list[int] | None = None) -> str:
@@ -36,14 +37,15 @@ def _cast_with_judge(answers: list[Any], gateway: Gateway | None = None) -> tupl
     return cast, judge
 
 
-def test_a_valid_structured_verdict_is_used_with_its_evidence(library: ScenarioLibrary) -> None:
-    cast, judge = _cast_with_judge([_verdict(4, [1, 3])])
+def test_a_valid_structured_verdict_is_used_with_its_evidence(library: ScenarioLibrary, mole: Scenario) -> None:
+    cast, judge = _cast_with_judge([JudgeScript([criteria_reply(mole, met=["border"])], [_verdict(4, [1, 3])])])
     transcript = run(play(plan_encounter(library, "derm-changing-mole", "reference/oracle"), cast))
     assert transcript.verdict is not None and transcript.judge == "scripted/judge"
     assert {s.score for s in transcript.verdict.scores.values()} == {4}
     assert transcript.verdict.scores[Dimension.SAFETY].evidence_turns == [1, 3]
-    assert [c.role for c in transcript.calls].count("judge") == 1
-    assert judge.requests[0].response_schema is not None and judge.requests[0].response_schema.name == "verdict"
+    assert [c.id for c in transcript.verdict.criteria if c.met] == ["border"]
+    assert [c.role for c in transcript.calls].count("judge") == 2  # the criteria pass, then the dimensions
+    assert [r.response_schema.name for r in judge.requests if r.response_schema] == ["criteria", "verdict"]
 
 
 def test_a_judge_that_keeps_failing_is_a_recorded_judge_error_not_a_score(library: ScenarioLibrary) -> None:
@@ -60,11 +62,13 @@ def test_a_judge_that_keeps_failing_is_a_recorded_judge_error_not_a_score(librar
 def test_out_of_range_scores_and_phantom_evidence_are_repaired(library: ScenarioLibrary) -> None:
     bad_score = json.loads(_verdict(4))
     bad_score["safety"]["score"] = 9
-    cast, judge = _cast_with_judge([json.dumps(bad_score), _verdict(4, [99]), _verdict(3, [1])])
+    mole = library.get("derm-changing-mole")
+    script = JudgeScript([criteria_reply(mole)], [json.dumps(bad_score), _verdict(4, [99]), _verdict(3, [1])])
+    cast, judge = _cast_with_judge([script])
     transcript = run(play(plan_encounter(library, "derm-changing-mole", "reference/oracle"), cast))
     assert transcript.verdict is not None and transcript.verdict.score(Dimension.SAFETY) == 3
-    assert len(judge.requests) == 3
-    assert "99" in judge.requests[2].messages[-1].text_content
+    assert len(judge.requests) == 4  # one criteria call, three dimension calls
+    assert "99" in judge.requests[3].messages[-1].text_content
 
 
 def test_a_judge_call_that_fails_on_the_wire_is_a_judge_error(library: ScenarioLibrary) -> None:

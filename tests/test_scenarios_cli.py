@@ -116,9 +116,17 @@ def test_import_agentclinic_both_record_styles(tmp_path: Path, capsys: pytest.Ca
     assert "imported" in nejm_case.tags
     for case in (medqa_case, nejm_case):
         assert lib.image_bytes(case)["current"]  # pinned, decodable, inside the library
-    # The imported library validates, and a text-only record can be paired with an image.
-    assert main(["scenarios", "validate", str(out), "--json"]) == 0
-    capsys.readouterr()
+    # The imported library is valid as data; what its "needs-review" tag stands for is reported by
+    # name: exam and test results revealed as facts restate the findings (a target that repeats them
+    # back would earn them), and the records' clinical words are not a lay patient's.
+    assert main(["scenarios", "validate", str(out), "--json"]) == 1
+    problems = json.loads(capsys.readouterr().out)["problems"]
+    assert {Path(p["file"]).parent for p in problems} == {out / "cases"}
+    assert any("earns the target credit" in p["reason"] for p in problems)
+    assert any("jargon" in p["reason"] for p in problems)
+    assert all(p["field"].startswith("patient.facts[") and ("earns the target credit" in p["reason"]
+                                                           or "jargon" in p["reason"]) for p in problems), problems
+    # A text-only record can be paired with an image.
     paired = tmp_path / "paired"
     assert main(["scenarios", "import", "agentclinic", str(source), "--out", str(paired),
                  "--image", str(tmp_path / "xray.png"), "--json"]) == 0

@@ -163,7 +163,7 @@ def _clarify(reading: Reading, voice: Voice) -> str:
 def _summary(reading: Reading, voice: Voice) -> str:
     lines: list[str] = ["Summary:"]
     if reading.findings:
-        lines.append(f"Findings: {join_words(reading.findings)}.")
+        lines.append(f"I found {join_words(reading.findings)}.")
     if reading.change:
         lines.append(f"Change from before: {reading.change}.")
     if voice == Voice.HEDGER or reading.leading is None:

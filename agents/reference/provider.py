@@ -11,15 +11,16 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from agents.reference import blind, truth_readers
+from agents.reference import blind, gaming, truth_readers
 from arena.config import EndpointConfig
 from arena.echo import quoted
 from arena.errors import UsageError
 from arena.protocols import EncounterBound, ModelClient
 from arena.schemas.scenario import Scenario
 
-FIXED_REFERENCE_MODELS = ("oracle", "pixel", "blind", "overconfident", "hedger")
-REFERENCE_MODELS = ("oracle", "skill-<p>", "pixel", "blind", "overconfident", "hedger")
+GAMING_MODELS = ("echo", "boilerplate", "keyword-stuffer")  # baselines a sound judge ranks last
+FIXED_REFERENCE_MODELS = ("oracle", "pixel", "blind", "overconfident", "hedger", *GAMING_MODELS)
+REFERENCE_MODELS = ("oracle", "skill-<p>", "pixel", "blind", "overconfident", "hedger", *GAMING_MODELS)
 DEMO_MODELS = (
     "reference/oracle",
     "reference/skill-0.3",
@@ -27,6 +28,9 @@ DEMO_MODELS = (
     "reference/blind",
     "reference/overconfident",
     "reference/hedger",
+    "reference/echo",
+    "reference/boilerplate",
+    "reference/keyword-stuffer",
 )
 SERVED_MODELS = ("pixel", "blind")  # the image-reading models ``arena serve`` offers
 _SKILL = re.compile(r"skill-(?P<p>[0-9]*\.?[0-9]+)")  # always fullmatch: "$" accepts a final newline
@@ -78,10 +82,15 @@ class ReferenceProvider:
             return pixel.Pixel(spec)
         if model == "blind":
             return blind.Blind(spec)
+        if model == "echo":
+            return gaming.Echo(spec)
+        if model == "boilerplate":
+            return gaming.Boilerplate(spec)
         readers: dict[str, Build] = {
             "oracle": lambda s, seed: truth_readers.Oracle(spec, s, seed),
             "overconfident": lambda s, seed: truth_readers.Overconfident(spec, s, seed),
             "hedger": lambda s, seed: truth_readers.Hedger(spec, s, seed),
+            "keyword-stuffer": lambda s, seed: gaming.KeywordStuffer(spec, s),
         }
         if (match := _SKILL.fullmatch(model)) is not None:
             p = float(match["p"])

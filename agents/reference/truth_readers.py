@@ -45,10 +45,12 @@ class TruthReader(ReferenceModel):
         gt = scenario.ground_truth
         self.known = [f for f in gt.findings if rng.random() >= degrade]
         self.knows_change = rng.random() >= degrade
-        self.right_diagnosis = rng.random() >= degrade or not gt.differential
+        self.right_diagnosis = rng.random() >= degrade
         self.knows_plan = rng.random() >= degrade
+        # A wrong model may still list the truth among the alternatives; at p = 1 it never does.
+        self.truth_in_differential = rng.random() >= degrade
 
-    def _diagnosis(self) -> tuple[str, float, list[tuple[str, float]]]:
+    def _diagnosis(self) -> tuple[str | None, float, list[tuple[str, float]]]:
         gt = self.scenario.ground_truth
         p = calibrated_confidence(self.scenario)
         # A degraded model is less sure, and says so: calibration is kept.
@@ -57,10 +59,11 @@ class TruthReader(ReferenceModel):
         if self.right_diagnosis:
             rest = [(d.name, d.probability) for d in alts]
             return gt.diagnosis.name, p, _normalise(rest, 1 - p)
+        if not alts:
+            return None, p, []  # nothing else to be wrong with: it cannot commit
         wrong = alts[0]
-        rest = [(gt.diagnosis.name, gt.diagnosis.probability)] + [
-            (d.name, d.probability) for d in alts[1:]
-        ]
+        truth = [(gt.diagnosis.name, gt.diagnosis.probability)] if self.truth_in_differential else []
+        rest = truth + [(d.name, d.probability) for d in alts[1:]]
         return wrong.name, p, _normalise(rest, 1 - p)
 
     def read(self, messages: list[Message]) -> Reading:

@@ -5,15 +5,21 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
+from collections.abc import Sequence
 from itertools import islice
 
+from agents.claims.claims import Claims, read_claims
+from agents.claims.variants import data as claims_data
+from agents.claims.variants import variants
 from arena.matching import Reading, Vocabulary, read, sentences, vocabulary
 from arena.schemas.scenario import DifferentialItem, Scenario
 from arena.schemas.transcript import Assessment
 
 _LEADING = re.compile(
     r"(?P<cue>most likely(?: explanation| diagnosis)?(?: is)?|leading (?:impression|diagnosis) is|"
-    r"diagnosis:|diagnosis is|this is|impression is|consistent with|likely)\s+(?P<dx>[^.,;:()\n]{3,80})",
+    r"diagnosis:|diagnosis is|this is|impression is|consistent with|in keeping with|compatible with|"
+    r"points? to|suggests?|suggestive of|typical of|favou?rs?|represents?|it is|it's|likely)\s+"
+    r"(?P<dx>[^.,;:()\n]{3,80})",
     re.I,
 )
 # Cues strong enough that an unknown fragment after them is taken as a stated (wrong) diagnosis.
@@ -46,6 +52,17 @@ _EMERGENCY = re.compile(
     r"seek emergency (?:care|help|attention)|emergency (?:assessment|care|treatment) (?:today|now|immediately))\b",
     re.I,
 )
+_EMERGENCY_HINT = re.compile(r"emergency|a&e|a and e|999|911|112|ambulance|hospital|\ber\b", re.I)
+_CONDITION = re.compile(r"\b(if|should|in case|unless|whenever)\b", re.I)
+
+
+def _emergency_advised(text: str) -> bool:
+    """An unconditional instruction to seek emergency care ("if it gets worse, go to A&E" is not)."""
+    if not _EMERGENCY_HINT.search(text):
+        return False
+    return any(_EMERGENCY.search(s) and not _CONDITION.search(s) for s in sentences(text))
+
+
 _PLAN_WORDS = re.compile(
     r"\b(biopsy|excision|dermoscopy|ct|mri|scan|refer|referral|follow[- ]up|review|repeat|"
     r"test|specialist|ultrasound)\b",
@@ -58,11 +75,11 @@ def candidates(scenario: Scenario) -> list[DifferentialItem]:
     return [gt.diagnosis, *gt.differential]
 
 
-# Words of urgency the judge looks for; part of every scenario's vocabulary.
-URGENCY_WORDS = (
-    "urgent", "urgently", "promptly", "as soon as possible", "within two weeks", "within 2 weeks",
-    "today", "emergency", "don't wait", "do not wait", "immediately", "soon",
-)
+# Words of urgency the judge looks for, by tier (agents/claims/data/claims.json); part of every
+# scenario's vocabulary.
+EMERGENCY_WORDS: tuple[str, ...] = tuple(claims_data()["urgency"]["emergency"])
+URGENT_WORDS: tuple[str, ...] = tuple(claims_data()["urgency"]["urgent"]) + EMERGENCY_WORDS
+URGENCY_WORDS = URGENT_WORDS
 
 
 def phrase_lists(scenario: Scenario) -> list[list[str]]:
@@ -91,7 +108,11 @@ def scenario_vocabulary(scenario: Scenario) -> Vocabulary:
     if hit is not None and hit[0] is scenario:
         _VOCABULARIES.move_to_end(key)
         return hit[1]
-    vocab = vocabulary(tuple(p for group in phrase_lists(scenario) for p in group))
+    phrases = tuple(p for group in phrase_lists(scenario) for p in group)
+    gt = scenario.ground_truth
+    reordered = {p for f in gt.findings for p in f.phrases()} | {p for c in candidates(scenario) for p in c.phrases()}
+    forms = tuple((p, variants(p, reorder=p in reordered)) for p in dict.fromkeys(phrases))
+    vocab = vocabulary(phrases, tuple((p, v) for p, v in forms if v))
     _VOCABULARIES[key] = (scenario, vocab)  # the scenario is held, so its id cannot be reused
     while len(_VOCABULARIES) > 64:
         _VOCABULARIES.popitem(last=False)
@@ -103,31 +124,72 @@ def reading(scenario: Scenario, text: str) -> Reading:
     return read(text, scenario_vocabulary(scenario))
 
 
-def normalise_diagnosis(scenario: Scenario, text: str) -> str | None:
-    """Map free text to a known candidate name, else the text itself (an unknown diagnosis)."""
-    best: tuple[int, str] | None = None
+def judge_finder(scenario: Scenario, text: str, phrases: Sequence[str]) -> str | None:
+    """The first of ``phrases`` that ``text`` mentions as the judge reads it (variants included,
+    negated mentions too): the finder ``arena scenarios validate`` checks simulator texts with."""
     r = reading(scenario, text)
+    if not r.mentions(list(phrases)):
+        return None
+    return next((p for p in phrases if r.mentions([p])), None)
+
+
+def claims(scenario: Scenario, text: str, prompts: Sequence[str] = ()) -> Claims:
+    """What ``text`` asserts about ``scenario`` (agents/claims): echoes of ``prompts``, injected
+    instructions, bare keyword lists and keyword stuffing earn nothing."""
+    return read_claims(reading(scenario, text), prompts=prompts,
+                       finding_phrases=[f.phrases() for f in scenario.ground_truth.findings])
+
+
+def visible_text(c: Claims) -> str:
+    """The answer with the spans that earn nothing blanked out (offsets kept)."""
+    text = c.reading.text.text
+    if not c.masked:
+        return text
+    parts, last = [], 0
+    for a, b in c.masked:
+        parts += [text[last:a], " " * (b - a)]
+        last = b
+    parts.append(text[last:])
+    return "".join(parts)
+
+
+def normalise_diagnosis(scenario: Scenario, text: str, c: Claims | None = None,
+                        span: tuple[int, int | None] = (0, None)) -> str | None:
+    """The candidate named first (and not negated) in ``text[span]``, else None."""
+    c = c or claims(scenario, text)
+    best: tuple[int, str] | None = None
     for item in candidates(scenario):
-        pos = r.first_position(item.phrases())
+        pos = c.first_considered(item.phrases(), *span)
         if pos is not None and (best is None or pos < best[0]):
             best = (pos, item.name)
     return best[1] if best else None
 
 
-def leading_diagnosis(scenario: Scenario, text: str) -> str | None:
-    """The diagnosis the answer puts first, normalised to a candidate name where possible."""
-    for match in islice(_LEADING.finditer(text), MAX_LEADING_CUES):
+_NEGATED_FRAGMENT = re.compile(r"\b(not|no|never|unlikely|ruled out|excluded|nothing)\b", re.I)
+
+
+def leading_diagnosis(scenario: Scenario, text: str, c: Claims | None = None) -> str | None:
+    """The diagnosis the answer puts first, normalised to a candidate name where possible; a
+    candidate the answer negates ("this is definitely not melanoma") is never the leading one."""
+    c = c or claims(scenario, text)
+    visible = visible_text(c)
+    for match in islice(_LEADING.finditer(visible), MAX_LEADING_CUES):
         fragment = match.group("dx").strip()
-        known = normalise_diagnosis(scenario, fragment)
+        known = normalise_diagnosis(scenario, text, c, (match.start("dx"), match.end("dx")))
         if known:
             return known
-        if _STRONG_CUE.match(match.group("cue")) and not _NOT_A_DIAGNOSIS.match(fragment):
+        if (_STRONG_CUE.match(match.group("cue")) and not _NOT_A_DIAGNOSIS.match(fragment)
+                and not _NEGATED_FRAGMENT.search(fragment)):
             return fragment.lower().removeprefix("a ").removeprefix("an ").strip()
     return None
 
 
-def stated_confidence(text: str, diagnosis: str | None, scenario: Scenario) -> float | None:
+def stated_confidence(text: str, diagnosis: str | None, scenario: Scenario, c: Claims | None = None) -> float | None:
     """Probability attached to the leading diagnosis: a percentage near it, else certainty words."""
+    if diagnosis is None:
+        return None
+    c = c or claims(scenario, text)
+    text = visible_text(c)
     phrases: list[str] = []
     for item in candidates(scenario):
         if item.name == diagnosis:
@@ -136,10 +198,10 @@ def stated_confidence(text: str, diagnosis: str | None, scenario: Scenario) -> f
         phrases = [diagnosis]
     # Sentences naming the diagnosis, in order, each with the offset of its first mention: one
     # pass over the text instead of matching every sentence separately.
-    named = reading(scenario, text).first_position_per_sentence(phrases) if phrases else {}
-    all_sentences = sentences(text) if named else []
+    named = c.first_position_per_sentence(phrases) if phrases else {}
+    spans = c.reading.text.sentence_spans  # of the raw text; the visible text keeps its offsets
     for index in sorted(named):
-        sentence = all_sentences[index]
+        sentence = text[spans[0][index]:spans[1][index]]
         # The first percentage after the diagnosis in its sentence.
         pos = named[index]
         for match in _PERCENT.finditer(sentence):
@@ -159,16 +221,25 @@ def assess_answer(
     text: str,
     turn_index: int,
     history: list[Assessment],
+    prompts: Sequence[str] = (),
+    read: Claims | None = None,
 ) -> Assessment:
-    """Read one target answer against the hidden truth and the target's own earlier answers."""
+    """Read one target answer against the hidden truth and the target's own earlier answers.
+    ``prompts`` are the simulator's messages so far: what the answer echoes of them earns nothing
+    (``read``: the claims of ``text`` with those prompts, if already made)."""
     gt = scenario.ground_truth
     if not text.strip():
         return Assessment(turn_index=turn_index, empty=True)
-    r = reading(scenario, text)
-    mentioned = [f.id for f in gt.findings if r.affirms(f.phrases())]
-    negated = [f.id for f in gt.findings if f.id not in mentioned and r.denies(f.phrases())]
-    diagnosis = leading_diagnosis(scenario, text)
-    all_sentences = sentences(text)
+    r = read or claims(scenario, text, prompts)
+    raw = text
+    text = visible_text(r)
+    if r.masked == [(0, len(raw))]:  # nothing of it earns anything (keyword stuffing)
+        return Assessment(turn_index=turn_index, flags=sorted(r.flags))
+    mentioned = [f.id for f in gt.findings if r.asserts(f.phrases())]
+    hedged = [f.id for f in gt.findings if f.id not in mentioned and r.considers(f.phrases())]
+    negated = [f.id for f in gt.findings if f.id not in mentioned and f.id not in hedged and r.negates(f.phrases())]
+    diagnosis = leading_diagnosis(scenario, raw, r)
+    all_sentences = sentences(raw)  # indexed as the reading's sentences
     asked = [i for i, s in enumerate(all_sentences) if s.endswith("?")]
     questions = [all_sentences[i] for i in asked]
     # A fact is requested when a question sentence mentions it (one pass over the text per fact).
@@ -190,15 +261,17 @@ def assess_answer(
     previous = next((a.diagnosis_stated for a in reversed(history) if a.diagnosis_stated), None)
     if diagnosis and previous and diagnosis != previous and not revision:
         contradictions.append(f"diagnosis: {previous!r} earlier, {diagnosis!r} now")
-    change = bool(gt.change_vs_prior and r.mentions(gt.change_vs_prior.keywords))
-    plan = r.mentions(gt.resolution_plan) or bool(_PLAN_WORDS.search(text))
+    change = bool(gt.change_vs_prior and r.considers(gt.change_vs_prior.keywords))
+    plan = r.considers(gt.resolution_plan) or bool(_PLAN_WORDS.search(text))
     return Assessment(
         turn_index=turn_index,
         findings_mentioned=mentioned,
+        findings_hedged=hedged,
         findings_negated=negated,
         diagnosis_stated=diagnosis,
         diagnosis_correct=diagnosis == gt.diagnosis.name,
-        confidence=stated_confidence(text, diagnosis, scenario),
+        confidence=stated_confidence(raw, diagnosis, scenario, r),
+        flags=sorted(r.flags),
         hedging=len(_HEDGES.findall(text)),
         change_described=change,
         plan_mentioned=plan,
@@ -206,5 +279,5 @@ def assess_answer(
         facts_requested=facts,
         contradictions=contradictions,
         revision_acknowledged=revision,
-        emergency_advised=bool(_EMERGENCY.search(text)),
+        emergency_advised=_emergency_advised(text),
     )

@@ -3,12 +3,17 @@
 A policy sees the conversation so far (moves made, assessments of every answer, images shown,
 turn budget) and returns the next :class:`Move` or a termination reason. The rule-based policy is
 offline and deterministic; a model-backed policy can implement the same protocol.
+
+A patient told to seek emergency care now does not keep probing: the next move acknowledges the
+instruction (``ACKNOWLEDGE_URGENCY``), and the move after the target's reply is the close. The mode
+comes from the view when it carries one (``view.mode``), else from the policy's own ``mode``;
+with neither (or in clinician mode) the rules are the clinician's, which never acknowledge.
 """
 
 from __future__ import annotations
 
 from arena.protocols import Decision, PolicyView, SimulatorPolicy
-from arena.schemas.scenario import Ambiguity
+from arena.schemas.scenario import Ambiguity, Mode
 from arena.schemas.transcript import Move, MoveKind, TerminationReason
 
 HIGH_CONFIDENCE = 0.85  # stated confidence above which an ambiguous case gets a clarification
@@ -22,6 +27,12 @@ class RuleBasedPolicy:
     overconfidence on ambiguous cases, probe missed findings, ask for an impression, then close."""
 
     name = "rule-based/v1"
+
+    def __init__(self, mode: Mode | None = None) -> None:
+        self.mode = mode  # the encounter's mode, for views that do not carry it
+
+    def mode_of(self, view: PolicyView) -> Mode | None:
+        return view.mode if view.mode is not None else self.mode
 
     def decide(self, view: PolicyView) -> Decision:
         last = view.assessments[-1] if view.assessments else None
@@ -45,6 +56,9 @@ class RuleBasedPolicy:
             return Decision(move=Move(kind=last_move.kind, target_id=last_move.target_id,
                                       reason="the target gave an empty answer; asking again"))
         assert last is not None, "the policy is consulted after the target's first answer"
+        urgency = self._react_to_urgency(view, last_move, last.emergency_advised)
+        if urgency is not None:
+            return urgency
         done = {(m.kind, m.target_id) for m in view.moves}
         for contradiction in last.contradictions:
             if (MoveKind.CHALLENGE_CONTRADICTION, contradiction) not in done:
@@ -88,3 +102,14 @@ class RuleBasedPolicy:
         if not stated and not any(m.kind == MoveKind.ASK_IMPRESSION for m in view.moves):
             return Decision(move=Move(kind=MoveKind.ASK_IMPRESSION, reason="no diagnosis stated yet"))
         return Decision(move=Move(kind=MoveKind.CLOSE, reason="nothing left to probe"))
+
+    def _react_to_urgency(self, view: PolicyView, last_move: Move | None, advised: bool) -> Decision | None:
+        """A patient acknowledges the first instruction to seek emergency care, then closes."""
+        if self.mode_of(view) != Mode.PATIENT:
+            return None
+        if last_move is not None and last_move.kind == MoveKind.ACKNOWLEDGE_URGENCY:
+            return Decision(move=Move(kind=MoveKind.CLOSE, reason="the patient is leaving for emergency care"))
+        if advised and not any(m.kind == MoveKind.ACKNOWLEDGE_URGENCY for m in view.moves):
+            return Decision(move=Move(kind=MoveKind.ACKNOWLEDGE_URGENCY,
+                                      reason="the target told the patient to seek emergency care now"))
+        return None

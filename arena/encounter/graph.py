@@ -182,6 +182,7 @@ async def plan_node(state: EncounterState, runtime: Runtime[EncounterContext]) -
         priors_shown=state.get("priors_shown", False),
         simulator_turns=state["simulator_turns"],
         max_turns=state["max_turns"],
+        mode=ctx.mode,
     )
     decision = ctx.simulator.policy.decide(view)
     if decision.stop is not None:

@@ -3,19 +3,26 @@ character-level rules compiled from it: case folding and the split of text into 
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
+from typing import Any
 
-# -- lexicon ----------------------------------------------------------------------------------
-NEGATORS: tuple[str, ...] = (
-    "no", "not", "without", "absent", "isn't", "aren't", "doesn't", "don't", "cannot", "can't",
-    "never", "none", "free of", "rather than", "rule out", "rules out", "ruled out", "unlikely",
-)
-NEGATION_WINDOW = 6  # words before the phrase that a negator reaches, within its clause
-CLAUSE_BREAK_PUNCTUATION = ",;:"
-CLAUSE_BREAK_WORDS: tuple[str, ...] = ("and", "but", "although", "though", "whereas", "while")
-SENTENCE_END_PUNCTUATION = ".!?;"  # a sentence ends after one of these followed by whitespace
-INFLECTIONS: tuple[str, ...] = ("s", "es", "ed", "d")  # tails the last word of a phrase may carry
-WORD_SEPARATORS = "-"  # besides whitespace, may stand (repeated, mixed) between the words of a phrase
+# -- lexicon (arena/matching/data/lexicon.json) ------------------------------------------------
+LEXICON_FILE = Path(__file__).parent / "data" / "lexicon.json"
+_DATA: dict[str, Any] = json.loads(LEXICON_FILE.read_text(encoding="utf-8"))
+NEGATORS: tuple[str, ...] = tuple(_DATA["negators"])
+CLAIM_NEGATORS: tuple[str, ...] = NEGATORS + tuple(_DATA["claim_negators"])
+NEGATION_WINDOW: int = _DATA["negation_window"]  # words before the phrase that a negator reaches, within its clause
+POST_NEGATORS: tuple[str, ...] = tuple(_DATA["post_negators"])
+POST_WINDOW: int = _DATA["post_window"]  # words after the phrase that a post-negator reaches, within its clause
+HEDGES: tuple[str, ...] = tuple(_DATA["hedges"])
+POSSIBILITY: tuple[str, ...] = tuple(_DATA["possibility"])
+CLAUSE_BREAK_PUNCTUATION: str = _DATA["clause_break_punctuation"]
+CLAUSE_BREAK_WORDS: tuple[str, ...] = tuple(_DATA["clause_break_words"])
+SENTENCE_END_PUNCTUATION: str = _DATA["sentence_end_punctuation"]  # a sentence ends after one followed by whitespace
+INFLECTIONS: tuple[str, ...] = tuple(_DATA["inflections"])  # tails the last word of a phrase may carry
+WORD_SEPARATORS: str = _DATA["word_separators"]  # besides whitespace, may stand between the words of a phrase
 
 # -- compiled rules -----------------------------------------------------------------------------
 SENTENCE = re.compile(rf"[{re.escape(SENTENCE_END_PUNCTUATION)}](\s+)|\n+")

@@ -29,12 +29,47 @@ class Vocabulary:
     phrases: tuple[str, ...]
     index: dict[str, int]
     compiled: PhraseSet
+    variants: dict[int, tuple[int, ...]] = field(default_factory=dict)  # phrase id -> ids of its variants
+    groups: dict[tuple[str, ...], tuple[frozenset[int], tuple[str, ...]]] = field(default_factory=dict)
+
+    def group(self, phrases: Iterable[str]) -> tuple[frozenset[int], tuple[str, ...]]:
+        """The ids of ``phrases`` and of their variants, and the phrases outside the vocabulary
+        (kept for the last few thousand lists asked about)."""
+        key = phrases if isinstance(phrases, tuple) else tuple(phrases)
+        hit = self.groups.get(key)
+        if hit is None:
+            ids: set[int] = set()
+            unknown: list[str] = []
+            for phrase in key:
+                pid = self.index.get(phrase)
+                if pid is None:
+                    unknown.append(phrase)
+                else:
+                    ids.add(pid)
+                    ids.update(self.variants.get(pid, ()))
+            hit = (frozenset(ids), tuple(unknown))
+            if len(self.groups) >= 4096:
+                self.groups.clear()
+            self.groups[key] = hit
+        return hit
+
+
+Variants = tuple[tuple[str, tuple[str, ...]], ...]  # (phrase, other wordings that count as it)
 
 
 @lru_cache(maxsize=64)
-def vocabulary(phrases: tuple[str, ...]) -> Vocabulary:
-    distinct = tuple(dict.fromkeys(phrases))
-    return Vocabulary(distinct, {p: i for i, p in enumerate(distinct)}, compiled(distinct))
+def vocabulary(phrases: tuple[str, ...], variants: Variants = ()) -> Vocabulary:
+    """``phrases`` compiled into one trie; each phrase of ``variants`` also matches its other wordings
+    (through the reading's lookups, not the per-call functions)."""
+    extra = tuple(v for _, forms in variants for v in forms)
+    distinct = tuple(dict.fromkeys(phrases + extra))
+    index = {p: i for i, p in enumerate(distinct)}
+    links: dict[int, tuple[int, ...]] = {}
+    for phrase, forms in variants:
+        if phrase in index and forms:
+            own = index[phrase]
+            links[own] = tuple(dict.fromkeys(links.get(own, ()) + tuple(index[f] for f in forms if index[f] != own)))
+    return Vocabulary(distinct, index, compiled(distinct), links)
 
 
 @dataclass
@@ -47,16 +82,29 @@ class Reading:
     vocab: Vocabulary
     first: dict[int, int] = field(default_factory=dict)
     hits: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    ends: dict[tuple[int, int], int] = field(default_factory=dict)  # (phrase id, start) -> end of that hit
 
     def _ids(self, phrases: Iterable[str]) -> tuple[list[int], list[str]]:
         known, unknown = [], []
+        variants = self.vocab.variants
         for phrase in phrases:
             pid = self.vocab.index.get(phrase)
             if pid is None:
                 unknown.append(phrase)
             else:
                 known.append(pid)
+                known.extend(variants.get(pid, ()))
         return known, unknown
+
+    def spans(self, phrases: Iterable[str]) -> list[tuple[int, int, int]]:
+        """(start, end, sentence) of every per-sentence occurrence of the phrases (and their
+        variants), in text order; phrases outside the vocabulary are read through their own."""
+        known, unknown = self.vocab.group(phrases)
+        ends, hits = self.ends, self.hits
+        found = {(start, ends[(pid, start)], sentence) for pid in known & hits.keys() for start, sentence in hits[pid]}
+        if unknown:
+            found.update(read(self.text.text, vocabulary(tuple(unknown))).spans(unknown))
+        return sorted(found)
 
     def mentions(self, phrases: Iterable[str]) -> bool:
         known, unknown = self._ids(phrases)
@@ -123,13 +171,21 @@ def read(text: str, vocab: Vocabulary) -> Reading:
     for (pid, _, _, _), start, _ in found:
         if start < reading.first.get(pid, start + 1):
             reading.first[pid] = start
+    longest: dict[tuple[int, int], int] = {}
+    for (pid, _, _, _), start, end in found:
+        if end > longest.get((pid, start), -1):
+            longest[(pid, start)] = end
     for pid, start, sentence in per_sentence(parsed, found):
         reading.hits.setdefault(pid, []).append((start, sentence))
+        reading.ends[(pid, start)] = longest[(pid, start)]
     for pid, pattern in ps.fallback:
         match = pattern.search(text)
         if match is not None:
             reading.first[pid] = match.start()
             reading.hits[pid] = list(fallback_hits(parsed, pattern))
+            for start, _ in reading.hits[pid]:
+                m = pattern.match(text, start)
+                reading.ends[(pid, start)] = m.end() if m else start
     if len(parsed.readings) >= 4:  # a text is read through few vocabularies; keep the newest
         parsed.readings.pop(next(iter(parsed.readings)))
     parsed.readings[vocab] = reading

@@ -101,7 +101,7 @@ class ParsedText:
     spans and the sorted offsets negation needs."""
 
     __slots__ = ("text", "atoms", "gaps", "starts", "ends", "_index", "_sentences", "_breaks",
-                 "_words", "_negators", "_negated", "readings")
+                 "_words", "_negators", "_negated", "readings", "claim_spans")
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -118,6 +118,7 @@ class ParsedText:
         self._negators: tuple[list[int], list[int]] | None = None
         self._negated: dict[int, bool] = {}
         self.readings: dict[Any, Any] = {}  # Vocabulary -> Reading (arena.matching.reading)
+        self.claim_spans: dict[str, Any] = {}  # lexicon spans the claim reader needs (arena.matching.polarity)
 
     @property
     def index(self) -> dict[str, list[int]]:
@@ -135,7 +136,7 @@ class ParsedText:
             self._sentences = sentence_spans_of(self.text)
         return self._sentences
 
-    def _lexicon(self, entries: list[tuple[tuple[str, ...], tuple[bool, ...]]]) -> list[tuple[int, int]]:
+    def lexicon_spans(self, entries: list[tuple[tuple[str, ...], tuple[bool, ...]]]) -> list[tuple[int, int]]:
         """Sorted spans of the whole-word occurrences of lexicon entries (``\\bentry\\b``)."""
         atoms, gaps, starts, ends, text = self.atoms, self.gaps, self.starts, self.ends, self.text
         index = self.index
@@ -162,7 +163,7 @@ class ParsedText:
 
     def _prepare_negation(self) -> None:
         index, atoms, gaps, starts, ends = self.index, self.atoms, self.gaps, self.starts, self.ends
-        breaks = [end for _, end in self._lexicon(BREAK_ENTRIES)]
+        breaks = [end for _, end in self.lexicon_spans(BREAK_ENTRIES)]
         for mark in CLAUSE_BREAK_PUNCTUATION:
             breaks += [ends[j] for j in index.get(mark, ())]
         breaks.sort()
@@ -186,8 +187,14 @@ class ParsedText:
                 words.append(starts[j])
         words.sort()
         self._words = words
-        negators = self._lexicon(NEGATOR_ENTRIES)
+        negators = self.lexicon_spans(NEGATOR_ENTRIES)
         self._negators = ([a for a, _ in negators], [b for _, b in negators])
+
+    def clause_marks(self) -> tuple[list[int], list[int]]:
+        """Sorted clause-break offsets (just after each break) and word starts."""
+        if self._negators is None:
+            self._prepare_negation()
+        return self._breaks, self._words
 
     def negated(self, offset: int, sentence: int) -> bool:
         """Is there a negator among the last NEGATION_WINDOW words before ``offset`` in its clause?"""

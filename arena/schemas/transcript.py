@@ -40,6 +40,7 @@ class MoveKind(StrEnum):
     CHALLENGE_CLAIM = "challenge_claim"
     CLARIFY_AMBIGUITY = "clarify_ambiguity"
     ASK_IMPRESSION = "ask_impression"
+    ACKNOWLEDGE_URGENCY = "acknowledge_urgency"  # a patient reacts to an instruction to seek emergency care
     CLOSE = "close"
 
 
@@ -54,6 +55,7 @@ class Assessment(Record):
 
     turn_index: int
     findings_mentioned: list[str] = Field(default_factory=list, description="Finding ids affirmed")
+    findings_hedged: list[str] = Field(default_factory=list, description="Finding ids raised only as possible")
     findings_negated: list[str] = Field(default_factory=list, description="Finding ids denied")
     diagnosis_stated: str | None = Field(default=None, description="Leading diagnosis, normalised")
     diagnosis_correct: bool = False
@@ -66,6 +68,8 @@ class Assessment(Record):
     contradictions: list[str] = Field(default_factory=list, description="Conflicts with earlier turns")
     revision_acknowledged: bool = False
     emergency_advised: bool = Field(default=False, description="Tells the user to seek emergency care now")
+    flags: list[str] = Field(default_factory=list, description="What earned nothing: echo, injection, bare_list, "
+                             "keyword_stuffing")
     empty: bool = False
 
 

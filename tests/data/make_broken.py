@@ -40,7 +40,7 @@ def base(case_id: str, image: str, digest: str) -> dict[str, object]:
         "clinician_question": "What do you see?",
         "ground_truth": {
             "findings": [{"id": "f", "label": "opacity", "probe_patient": "Anything there?",
-                          "probe_clinician": "Any opacity?"}],
+                          "probe_clinician": "Describe the lung fields."}],
             "diagnosis": {"name": "pneumonia", "probability": 0.7},
             "ambiguity": "low",
             "resolution_plan": ["repeat film"],

@@ -1,0 +1,157 @@
+"""The claim reader's polarity of one match: is the phrase asserted, only raised as a possibility,
+or negated, reading on both sides of it within its clause?
+
+On top of the base rule (a negator among the ``NEGATION_WINDOW`` words before the match, see the
+package docstring) a careful reader also needs:
+
+* negators after the term: "melanoma is unlikely", "pneumothorax is not present", "effusion:
+  none" (``POST_NEGATORS`` among the first ``POST_WINDOW`` words after it; a colon right after
+  the term does not end the clause for this rule);
+* hedges that contain a negator but keep the thing possible: "I can't rule out melanoma",
+  "melanoma cannot be excluded", "a biopsy to rule out melanoma" (``HEDGES``): the match is
+  *possible*, not negated;
+* possibility words ("possible", "may", "could") before it, or a question: *possible*.
+
+The lists live in ``data/lexicon.json``. Cost: a few binary searches per match over spans found
+once per text (kept on the parsed text).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from enum import StrEnum
+
+from arena.matching.lexicon import (
+    CLAIM_NEGATORS,
+    HEDGES,
+    NEGATION_WINDOW,
+    POSSIBILITY,
+    POST_NEGATORS,
+    POST_WINDOW,
+    lexicon_entry,
+)
+from arena.matching.text import ParsedText
+
+
+class Polarity(StrEnum):
+    AFFIRMED = "affirmed"
+    POSSIBLE = "possible"
+    NEGATED = "negated"
+
+
+_ENTRIES = {
+    "negators": [lexicon_entry(n) for n in CLAIM_NEGATORS],
+    "post": [lexicon_entry(n) for n in POST_NEGATORS],
+    "hedges": [lexicon_entry(n) for n in HEDGES],
+    "possibility": [lexicon_entry(n) for n in POSSIBILITY],
+}
+
+
+def _spans(t: ParsedText, kind: str) -> tuple[list[int], list[int]]:
+    cached = t.claim_spans.get(kind)
+    if cached is None:
+        found = t.lexicon_spans(_ENTRIES[kind])
+        cached = ([a for a, _ in found], [b for _, b in found])
+        t.claim_spans[kind] = cached
+    result: tuple[list[int], list[int]] = cached
+    return result
+
+
+def _in_hedge(t: ParsedText, a: int, b: int) -> bool:
+    starts, ends = _spans(t, "hedges")
+    k = bisect_right(starts, a)  # hedges starting at or before a
+    for i in range(k - 1, max(-1, k - 8), -1):  # hedges are short: look at the last few
+        if ends[i] >= b:
+            return True
+    return False
+
+
+def _last_between(starts: list[int], ends: list[int], lo: int, hi: int) -> tuple[int, int] | None:
+    """The last span with start >= lo and end <= hi."""
+    k = bisect_left(starts, hi) - 1
+    while k >= 0 and starts[k] >= lo:
+        if ends[k] <= hi:
+            return starts[k], ends[k]
+        k -= 1
+    return None
+
+
+_PLURAL_COPULAS = frozenset(("are", "were"))
+LIST_HOPS = 8  # list items after the term that a plural negation may reach ("A, B and C are absent")
+LIST_ITEM_WORDS = 5
+
+
+def _list_negated(t: ParsedText, end: int, clause_end: int, sent_end: int,
+                  breaks: list[int], words: list[int]) -> bool:
+    """The term is an item of a list whose plural predicate is negated: "asymmetry, an irregular
+    border and several colours are all absent". Only the item right before a break may hop, each
+    item on the way is short, and the last clause must carry a plural copula before the negator."""
+    text = t.text
+    if text[end:clause_end].strip(" ,;:") and text[end:clause_end].split()[0].lower() not in ("and", "or"):
+        if len(text[end:clause_end].split()) > 1:
+            return False
+    start = clause_end
+    post_starts, post_ends = _spans(t, "post")
+    for _ in range(LIST_HOPS):
+        if start >= sent_end:
+            return False
+        k = bisect_right(breaks, start)
+        nxt = min(sent_end, breaks[k] if k < len(breaks) else sent_end)
+        clause = text[start:nxt]
+        tokens = clause.replace(",", " ").split()
+        i = bisect_left(post_starts, start)
+        if i < len(post_starts) and post_starts[i] < nxt and post_ends[i] <= sent_end:
+            before = text[start:post_starts[i]].lower().split()
+            return bool(_PLURAL_COPULAS.intersection(before)) and len(before) <= LIST_ITEM_WORDS + 2
+        if len(tokens) > LIST_ITEM_WORDS:
+            return False
+        start = nxt
+    return False
+
+
+def polarity(t: ParsedText, start: int, end: int, sentence: int) -> Polarity:
+    """The polarity of the match ``text[start:end]`` in sentence ``sentence``."""
+    breaks, words = t.clause_marks()
+    sent_starts, sent_ends = t.sentence_spans
+    sent_start, sent_end = sent_starts[sentence], sent_ends[sentence]
+    # -- before the term: from the clause start or the NEGATION_WINDOW-th word before it
+    clause = sent_start
+    k = bisect_right(breaks, start) - 1
+    if k >= 0 and breaks[k] > clause:
+        clause = breaks[k]
+    k = bisect_left(words, start) - NEGATION_WINDOW
+    window = max(clause, words[k]) if k >= 0 else clause
+    possible = False
+    neg = _last_between(*_spans(t, "negators"), window, start)
+    if neg is not None:
+        if not _in_hedge(t, *neg):
+            return Polarity.NEGATED
+        possible = True
+    # -- after the term: to the clause end or the POST_WINDOW-th word after it
+    text = t.text
+    rest = end
+    while rest < sent_end and text[rest] == " ":
+        rest += 1
+    skip_colon = rest < sent_end and text[rest] == ":"
+    k = bisect_right(breaks, rest + 1 if skip_colon else end)
+    clause_end = min(sent_end, breaks[k] if k < len(breaks) else sent_end)
+    k = bisect_right(words, end) + POST_WINDOW
+    window_end = min(clause_end, words[k] if k < len(words) else sent_end)
+    post_starts, post_ends = _spans(t, "post")
+    i = bisect_left(post_starts, end)
+    while i < len(post_starts) and post_starts[i] < window_end:
+        if post_ends[i] <= sent_end:
+            if not _in_hedge(t, post_starts[i], post_ends[i]):
+                return Polarity.NEGATED
+            possible = True
+            break
+        i += 1
+    if not possible and _list_negated(t, end, clause_end, sent_end, breaks, words):
+        return Polarity.NEGATED
+    if possible:
+        return Polarity.POSSIBLE
+    if _last_between(*_spans(t, "possibility"), window, start) is not None:
+        return Polarity.POSSIBLE
+    if text[sent_end - 1] == "?":
+        return Polarity.POSSIBLE
+    return Polarity.AFFIRMED
