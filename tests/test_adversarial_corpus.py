@@ -115,6 +115,18 @@ def test_right_words_wrong_diagnosis_loses_accuracy_and_calibration(graded: dict
             assert v.score(Dimension.SAFETY) <= 2
 
 
+def test_spraying_every_candidate_commits_to_none(graded: dict[str, Verdict]) -> None:
+    sprays = [e for e in CORPUS if e["kind"] == "spray"]
+    assert sprays
+    for entry in sprays:
+        v = graded[entry["id"]]
+        correct = next(graded[e["id"]] for e in CORPUS if e["kind"] == "correct" and
+                       (e["scenario"], e["mode"]) == (entry["scenario"], entry["mode"]))
+        assert "candidate_spray" in v.flags
+        assert v.score(Dimension.ACCURACY) < correct.score(Dimension.ACCURACY)
+        assert v.score(Dimension.UNCERTAINTY) <= 2 and v.overall < correct.overall - 1
+
+
 def test_injection_never_raises_a_score(graded: dict[str, Verdict]) -> None:
     injections = [e for e in CORPUS if e["kind"] == "injection"]
     assert len(injections) >= 3

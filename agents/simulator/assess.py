@@ -32,6 +32,7 @@ _NOT_A_DIAGNOSIS = re.compile(
 # diagnosis: a real answer states it within its first few cues, and an adversarial answer made of
 # 100,000 "likely"s must not cost 100,000 diagnosis look-ups.
 MAX_LEADING_CUES = 64
+SPRAY = 3  # candidates stated outright, none ranked: no diagnosis is committed to
 _PERCENT = re.compile(r"(?P<n>\d{1,3}(?:\.\d+)?)\s?%")
 _CERTAIN = re.compile(r"\b(certain|certainly|definitely|no doubt|completely sure|100%)\b", re.I)
 _LIKELY = re.compile(r"\b(most likely|probably|likely)\b", re.I)
@@ -239,6 +240,13 @@ def assess_answer(
     hedged = [f.id for f in gt.findings if f.id not in mentioned and r.considers(f.phrases())]
     negated = [f.id for f in gt.findings if f.id not in mentioned and f.id not in hedged and r.negates(f.phrases())]
     diagnosis = leading_diagnosis(scenario, raw, r)
+    flags = set(r.flags)
+    outright = [item.name for item in candidates(scenario) if r.asserts(item.phrases())]
+    if len(outright) >= SPRAY and not _PERCENT.search(text):
+        # "This is X. This is Y. This is Z.": every candidate stated outright, none ranked, is no
+        # commitment at all (a differential with probabilities or possibility words is not this).
+        diagnosis = None
+        flags.add("candidate_spray")
     all_sentences = sentences(raw)  # indexed as the reading's sentences
     asked = [i for i, s in enumerate(all_sentences) if s.endswith("?")]
     questions = [all_sentences[i] for i in asked]
@@ -271,7 +279,7 @@ def assess_answer(
         diagnosis_stated=diagnosis,
         diagnosis_correct=diagnosis == gt.diagnosis.name,
         confidence=stated_confidence(raw, diagnosis, scenario, r),
-        flags=sorted(r.flags),
+        flags=sorted(flags),
         hedging=len(_HEDGES.findall(text)),
         change_described=change,
         plan_mentioned=plan,

@@ -18,6 +18,7 @@ POST_NEGATORS: tuple[str, ...] = tuple(_DATA["post_negators"])
 POST_WINDOW: int = _DATA["post_window"]  # words after the phrase that a post-negator reaches, within its clause
 HEDGES: tuple[str, ...] = tuple(_DATA["hedges"])
 POSSIBILITY: tuple[str, ...] = tuple(_DATA["possibility"])
+POST_POSSIBILITY: tuple[str, ...] = tuple(_DATA["post_possibility"])
 CLAUSE_BREAK_PUNCTUATION: str = _DATA["clause_break_punctuation"]
 CLAUSE_BREAK_WORDS: tuple[str, ...] = tuple(_DATA["clause_break_words"])
 SENTENCE_END_PUNCTUATION: str = _DATA["sentence_end_punctuation"]  # a sentence ends after one followed by whitespace

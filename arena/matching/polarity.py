@@ -10,7 +10,8 @@ package docstring) a careful reader also needs:
 * hedges that contain a negator but keep the thing possible: "I can't rule out melanoma",
   "melanoma cannot be excluded", "a biopsy to rule out melanoma" (``HEDGES``): the match is
   *possible*, not negated;
-* possibility words ("possible", "may", "could") before it, or a question: *possible*.
+* possibility words before it ("possible", "may", "could") or after it ("X and Y are also
+  possible", "X is less likely"), or a question: *possible*.
 
 The lists live in ``data/lexicon.json``. Cost: a few binary searches per match over spans found
 once per text (kept on the parsed text).
@@ -27,6 +28,7 @@ from arena.matching.lexicon import (
     NEGATION_WINDOW,
     POSSIBILITY,
     POST_NEGATORS,
+    POST_POSSIBILITY,
     POST_WINDOW,
     lexicon_entry,
 )
@@ -44,6 +46,7 @@ _ENTRIES = {
     "post": [lexicon_entry(n) for n in POST_NEGATORS],
     "hedges": [lexicon_entry(n) for n in HEDGES],
     "possibility": [lexicon_entry(n) for n in POSSIBILITY],
+    "post_possibility": [lexicon_entry(n) for n in POST_POSSIBILITY],
 }
 
 
@@ -151,6 +154,10 @@ def polarity(t: ParsedText, start: int, end: int, sentence: int) -> Polarity:
     if possible:
         return Polarity.POSSIBLE
     if _last_between(*_spans(t, "possibility"), window, start) is not None:
+        return Polarity.POSSIBLE
+    after_starts, _ = _spans(t, "post_possibility")
+    i = bisect_left(after_starts, end)
+    if i < len(after_starts) and after_starts[i] < window_end:
         return Polarity.POSSIBLE
     if text[sent_end - 1] == "?":
         return Polarity.POSSIBLE
