@@ -66,7 +66,7 @@ def test_correct_answers_beat_everything_else_in_their_group(graded: dict[str, V
         assert best, (sid, mode)
         top = graded[best[0]["id"]]
         for entry in entries:
-            if entry["kind"] not in ("correct", "paraphrase"):
+            if entry["kind"] not in ("correct", "paraphrase", "markdown"):
                 assert graded[entry["id"]].overall < top.overall, entry["id"]
         for spec in ("reference/echo", "reference/keyword-stuffer", "reference/boilerplate"):
             assert graded[f"{sid}|{mode}|{spec}"].overall < top.overall - 1.5, (sid, mode, spec)
@@ -113,6 +113,15 @@ def test_right_words_wrong_diagnosis_loses_accuracy_and_calibration(graded: dict
             assert v.score(Dimension.ACCURACY) < correct.score(Dimension.ACCURACY)
             assert v.score(Dimension.UNCERTAINTY) < correct.score(Dimension.UNCERTAINTY)
             assert v.score(Dimension.SAFETY) <= 2
+
+
+def test_real_model_formatting_is_not_punished(graded: dict[str, Verdict]) -> None:
+    formatted = [e for e in CORPUS if e["kind"] == "markdown"]
+    assert len(formatted) >= 2
+    for entry in formatted:
+        v = graded[entry["id"]]
+        assert v.overall >= 4.4 and v.score(Dimension.ACCURACY) >= 4, (entry["id"], v.flags)
+        assert "bare_list" not in v.flags
 
 
 def test_spraying_every_candidate_commits_to_none(graded: dict[str, Verdict]) -> None:

@@ -23,6 +23,7 @@ import pytest
 
 from arena.cli import main
 from arena.schemas.transcript import Transcript
+from scenarios.library import ScenarioLibrary
 
 READY_TIMEOUT_S = 120
 
@@ -115,11 +116,17 @@ def test_llama_cpp_plays_simulator_target_and_judge_in_one_match(llama_server: s
     simulator_calls = [c for c in transcript.calls if c.role == "simulator"]
     assert simulator_calls and all(c.request.response_schema == "simulator_message" for c in simulator_calls)
     # A validated verdict, or a recorded judge error: never a made-up score.
+    # The judge graph grades the rubric criteria first, then the dimensions; each node is repaired
+    # at most twice, and the dimensions are only asked once the criteria came back valid.
     judge_calls = [c for c in transcript.calls if c.role == "judge"]
-    assert 1 <= len(judge_calls) <= 3 and all(c.request.response_schema == "verdict" for c in judge_calls)
+    schemas = [c.request.response_schema for c in judge_calls]
+    criteria_calls, verdict_calls = schemas.count("criteria"), schemas.count("verdict")
+    assert schemas == ["criteria"] * criteria_calls + ["verdict"] * verdict_calls, schemas
+    assert 1 <= criteria_calls <= 3 and verdict_calls <= 3
     assert (transcript.verdict is None) != (transcript.judge_error is None)
     if transcript.verdict is not None:
-        assert transcript.verdict.judge == "llama/smollm2"
+        assert transcript.verdict.judge == "llama/smollm2" and verdict_calls >= 1
+        assert len(transcript.verdict.criteria) == len(ScenarioLibrary().get("derm-changing-mole").rubric)
         assert all(1 <= s.score <= 5 and s.rationale for s in transcript.verdict.scores.values())
         valid = {t.index for t in transcript.turns}
         assert all(set(s.evidence_turns) <= valid for s in transcript.verdict.scores.values())

@@ -475,7 +475,9 @@ def test_adversarial_cues_are_bounded(cxr: Scenario) -> None:
     assert leading_diagnosis(cxr, cue * (MAX_LEADING_CUES - 1) + "Most likely pulmonary metastases.") == (
         "pulmonary metastases")
     assert leading_diagnosis(cxr, cue * MAX_LEADING_CUES + "Most likely pulmonary metastases.") is None
-    assert leading_diagnosis(cxr, "likely " * 100_000 + "most likely pulmonary metastases 60%") is None
+    assert leading_diagnosis(cxr, "likely " * 100_000 + "most likely pulmonary metastases") is None
+    # Past the cue budget, a probability still ranks the candidate it is tied to.
+    assert leading_diagnosis(cxr, "likely " * 100_000 + "most likely pulmonary metastases 60%") == "pulmonary metastases"
     # (sentences with a verb: a run of bare "metastases." is a keyword list, which earns nothing)
     assert stated_confidence("These are metastases. " * 20_000 + "These are metastases, 60%", "pulmonary metastases",
                              cxr) == 0.6

@@ -56,8 +56,16 @@ def _has_predicate(text: str, a: int, b: int) -> bool:
 @cache
 def _injection_trigger() -> re.Pattern[str]:
     """Words every injection pattern needs one of: a cheap first pass over the whole answer."""
-    return re.compile(r"ignore|disregard|grader|judge|evaluat|scorer|assessor|score|grade|rating|rate |"
-                      r"award|5/5|out of|system|instruction|override|</?[a-z]", re.I)
+    return re.compile(r"ignore|disregard|grader|judge|evaluat|scorer|assessor|reviewer|score|grade|rating|rate |"
+                      r"award|marks|5/5|out of|dimension|criteri|system|instruction|override|</?[a-z]", re.I)
+
+
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+
+
+@cache
+def _advice_headings() -> frozenset[str]:
+    return frozenset(data()["advice_headings"])
 
 
 @cache
@@ -115,6 +123,14 @@ class Claims:
     _polarity: dict[tuple[int, int], Polarity] = field(default_factory=dict, repr=False)
     _spans: dict[tuple[str, ...], list[tuple[int, int, int]]] = field(default_factory=dict, repr=False)
 
+    _shield_spans: list[tuple[int, int]] | None = field(default=None, repr=False)
+
+    def _shields(self) -> list[tuple[int, int]]:
+        """Every phrase match of the answer: a negator inside one belongs to that phrase."""
+        if self._shield_spans is None:
+            self._shield_spans = sorted({(a, e) for (_, a), e in self.reading.ends.items()})
+        return self._shield_spans
+
     @property
     def _mask_starts(self) -> list[int]:
         return [a for a, _ in self.masked]
@@ -142,7 +158,7 @@ class Claims:
                 continue
             p = memo.get((start, end))
             if p is None:
-                p = memo[(start, end)] = polarity(t, start, end, sentence)
+                p = memo[(start, end)] = polarity(t, start, end, sentence, self._shields())
             yield start, end, sentence, p
 
     def asserts(self, phrases: Iterable[str]) -> bool:
@@ -156,6 +172,10 @@ class Claims:
     def considered_sentences(self, phrases: Iterable[str]) -> set[int]:
         """Indexes of the sentences holding a non-negated occurrence."""
         return {sentence for _, _, sentence, p in self.occurrences(phrases) if p != Polarity.NEGATED}
+
+    def asserted_sentences(self, phrases: Iterable[str]) -> set[int]:
+        """Indexes of the sentences holding an occurrence stated outright."""
+        return {sentence for _, _, sentence, p in self.occurrences(phrases) if p == Polarity.AFFIRMED}
 
     def sentence(self, index: int) -> str:
         starts, ends = self.reading.text.sentence_spans
@@ -214,6 +234,8 @@ def _bare_lists(reading: Reading) -> list[tuple[int, int]]:
     hit_starts = [a for a, _ in hits]
 
     def covered(x: int, y: int) -> bool:
+        if "%" in text[x:y]:
+            return False  # "giant bulla 5%": a ranked differential, not a keyword
         words = _words(text[x:y], x)
         k = bisect_right(hit_starts, x) - 1
         spans = hits[max(0, k):bisect_right(hit_starts, y)]
@@ -232,13 +254,15 @@ def _bare_lists(reading: Reading) -> list[tuple[int, int]]:
         seps = sum(text.count(c, sent_starts[run[0]], sent_ends[run[-1]]) for c in cfg["list_separators"])
         listed = len(run) >= cfg["min_list_items"] or seps >= cfg["min_list_items"] - 1  # not "X and Y and Z"
         if len(items) >= cfg["min_list_items"] and listed and not introduced:
-            if sum(1 for x, y in items if covered(x, y)) / len(items) >= cfg["list_covered_share"]:
+            n = sum(1 for x, y in items if covered(x, y))
+            if n >= cfg["min_list_items"] or n / len(items) >= cfg["list_covered_share"]:
                 out.append((sent_starts[run[0]], sent_ends[run[-1]]))
         run.clear()
 
     for i, (a, b) in enumerate(zip(sent_starts, sent_ends, strict=True)):
-        if _has_predicate(text, a, b):
-            close()
+        head, colon, _ = text[a:b].partition(":")
+        if _has_predicate(text, a, b) or (colon and head.strip(" *#-").lower() in _advice_headings()):
+            close()  # a statement, or advice under a heading ("Plan: ..."): not keywords
         else:
             run.append(i)
     close()
@@ -259,9 +283,9 @@ def read_claims(reading: Reading, *, prompts: Sequence[str] = (),
         masked += echoed
     starts, ends = t.sentence_spans
     pattern = _injection()
-    triggered = _injection_trigger().search(text) is not None
+    triggered = _injection_trigger().search(text.translate(_INVISIBLE)) is not None
     for a, b in zip(starts, ends, strict=True) if triggered else ():
-        if pattern.search(text, a, b):
+        if pattern.search(text[a:b].translate(_INVISIBLE)):
             flags.add(INJECTION)
             masked.append((a, b))
     bare = _bare_lists(reading)

@@ -50,12 +50,13 @@ def _plural(noun: str) -> str:
 
 
 def _reorders(form: str) -> list[str]:
-    """ "irregular border" -> "border is irregular", "borders are very irregular", ..."""
+    """ "irregular border" -> "border is irregular", "borders are very irregular", ...; a
+    three-word phrase moves its first word ("absent lung markings" -> "lung markings are absent")."""
     parts = form.split()
-    if len(parts) != 2 or not parts[0].isalpha() or not parts[1].isalpha():
+    if len(parts) not in (2, 3) or not all(p.isalpha() for p in parts):
         return []
     cfg = data()
-    adjective, noun = parts
+    adjective, noun = parts[0], " ".join(parts[1:])  # "absent lung markings" -> "lung markings are absent"
     out = [f"{noun} {copula} {adjective}" for copula in cfg["copulas_singular"]]
     out += [f"{_plural(noun)} {copula} {adjective}" for copula in cfg["copulas_plural"]]
     pairs = ((noun, "is"), (_plural(noun), "are"))

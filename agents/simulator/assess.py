@@ -4,6 +4,7 @@ hedging, questions asked of the user, and contradictions with the target's earli
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Sequence
 from itertools import islice
@@ -16,16 +17,20 @@ from arena.schemas.scenario import DifferentialItem, Scenario
 from arena.schemas.transcript import Assessment
 
 _LEADING = re.compile(
-    r"(?P<cue>most likely(?: explanation| diagnosis)?(?: is)?|leading (?:impression|diagnosis) is|"
-    r"diagnosis:|diagnosis is|this is|impression is|consistent with|in keeping with|compatible with|"
+    r"(?P<cue>(?:most likely|leading|working|main|provisional|likely) (?:diagnosis|impression)\s*(?:is|:)|"
+    r"most likely(?: explanation| diagnosis)?(?: is)?|leading (?:impression|diagnosis) is|"
+    r"impression\s*:|assessment\s*:|diagnosis\s*:|diagnosis is|this is|impression is|consistent with|"
+    r"in keeping with|compatible with|"
     r"points? to|suggests?|suggestive of|typical of|favou?rs?|represents?|it is|it's|likely)\s+"
     r"(?P<dx>[^.,;:()\n]{3,80})",
     re.I,
 )
 # Cues strong enough that an unknown fragment after them is taken as a stated (wrong) diagnosis.
-_STRONG_CUE = re.compile(r"^(most likely|leading|diagnosis|impression|this is)", re.I)
+_STRONG_CUE = re.compile(r"^(most likely|leading|working|main|provisional|diagnosis|impression|assessment|this is)",
+                         re.I)
 _NOT_A_DIAGNOSIS = re.compile(
-    r"(?i)^(a number|hard|that|this|the case|one of|to |it |not |difficult|unclear|something|many|"
+    r"(?i)^(a number|hard|that|this|the case|one of|to |it |not |difficult|unclear|something|many|diagnosis|"
+    r"impression|differential|"
     r"what|why|because|the image|the picture)"
 )
 # Only the first this many cues ("most likely ...", "consistent with ...") can name the leading
@@ -166,6 +171,7 @@ def normalise_diagnosis(scenario: Scenario, text: str, c: Claims | None = None,
     return best[1] if best else None
 
 
+_MARKUP = dict.fromkeys(map(ord, "*_#`"), " ")
 _NEGATED_FRAGMENT = re.compile(r"\b(not|no|never|unlikely|ruled out|excluded|nothing)\b", re.I)
 
 
@@ -173,16 +179,68 @@ def leading_diagnosis(scenario: Scenario, text: str, c: Claims | None = None) ->
     """The diagnosis the answer puts first, normalised to a candidate name where possible; a
     candidate the answer negates ("this is definitely not melanoma") is never the leading one."""
     c = c or claims(scenario, text)
-    visible = visible_text(c)
+    visible = visible_text(c).translate(_MARKUP)  # "**Impression:** X": markup is not text
+    everyone = [p for item in candidates(scenario) for p in item.phrases()]
     for match in islice(_LEADING.finditer(visible), MAX_LEADING_CUES):
         fragment = match.group("dx").strip()
-        known = normalise_diagnosis(scenario, text, c, (match.start("dx"), match.end("dx")))
+        span = (match.start("dx"), match.end("dx"))
+        known = normalise_diagnosis(scenario, text, c, span)
         if known:
             return known
+        if next(c.occurrences(everyone, *span), None) is not None:
+            continue  # it names a candidate, negated: not an unknown diagnosis
         if (_STRONG_CUE.match(match.group("cue")) and not _NOT_A_DIAGNOSIS.match(fragment)
                 and not _NEGATED_FRAGMENT.search(fragment)):
             return fragment.lower().removeprefix("a ").removeprefix("an ").strip()
-    return None
+    return ranked_leading(scenario, c)
+
+
+# A percentage of something ("40% of the hemithorax", "a 30% increase") is not a probability.
+_NOT_A_PROBABILITY = re.compile(r"\s*(?:of\b|reduction|increase|decrease|larger|smaller|bigger|growth|narrowing)", re.I)
+_SEGMENT = re.compile(r"[;\n]|(?<=[.!?])\s")
+MAX_GAP = 80  # characters between a diagnosis and its percentage
+MAX_UNKNOWN_NAME = 60
+
+
+def stated_probabilities(scenario: Scenario, c: Claims) -> tuple[list[tuple[str, float, bool]], str | None]:
+    """Each percentage of the answer tied to the diagnosis named just before it (a candidate of
+    the case, not negated, within ``MAX_GAP`` characters, not already given a number), else to
+    the words before it: (name, probability, known). A problem instead when a number is not a
+    probability or stands alone."""
+    text = visible_text(c)
+    percents = [m for m in _PERCENT.finditer(text) if not _NOT_A_PROBABILITY.match(text, m.end())]
+    if not percents:
+        return [], None
+    mentions = sorted((start, item.name) for item in candidates(scenario)
+                      for start, _, _, polarity in c.occurrences(item.phrases()) if polarity.value != "negated")
+    starts = [m[0] for m in mentions]
+    entries: dict[str, tuple[str, float, bool]] = {}
+    previous_end = 0
+    for match in percents:
+        value = float(match["n"]) / 100
+        if value > 1:
+            return [], f"{match.group()} is not a probability"
+        k = bisect_left(starts, match.start()) - 1
+        if k >= 0 and mentions[k][0] >= previous_end and match.start() - mentions[k][0] <= MAX_GAP:
+            name = mentions[k][1]
+            entries[name] = (name, value, True)
+        else:
+            breaks = (m.end() for m in _SEGMENT.finditer(text, previous_end, match.start()))
+            fragment = " ".join(text[max(breaks, default=previous_end):match.start()].split()).strip(" :,-()*")
+            if not fragment:
+                return [], f"{match.group()} is not tied to a diagnosis"
+            name = fragment[-MAX_UNKNOWN_NAME:].lower()
+            entries[name] = (name, value, False)
+        previous_end = match.end()
+    return list(entries.values()), None
+
+
+def ranked_leading(scenario: Scenario, c: Claims) -> str | None:
+    """The candidate given the highest stated probability, for an answer that ranks without a cue
+    ("1. Primary spontaneous pneumothorax (90%)")."""
+    stated, problem = stated_probabilities(scenario, c)
+    known = [(p, name) for name, p, is_known in stated if is_known]
+    return max(known)[1] if known and problem is None else None
 
 
 def stated_confidence(text: str, diagnosis: str | None, scenario: Scenario, c: Claims | None = None) -> float | None:

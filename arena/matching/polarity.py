@@ -20,10 +20,13 @@ once per text (kept on the parsed text).
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 from enum import StrEnum
 
 from arena.matching.lexicon import (
+    AFFIRMERS,
     CLAIM_NEGATORS,
+    COLON_NEGATORS,
     HEDGES,
     NEGATION_WINDOW,
     POSSIBILITY,
@@ -45,6 +48,8 @@ _ENTRIES = {
     "negators": [lexicon_entry(n) for n in CLAIM_NEGATORS],
     "post": [lexicon_entry(n) for n in POST_NEGATORS],
     "hedges": [lexicon_entry(n) for n in HEDGES],
+    "affirmers": [lexicon_entry(n) for n in AFFIRMERS],
+    "colon": [lexicon_entry(n) for n in COLON_NEGATORS],
     "possibility": [lexicon_entry(n) for n in POSSIBILITY],
     "post_possibility": [lexicon_entry(n) for n in POST_POSSIBILITY],
 }
@@ -60,8 +65,8 @@ def _spans(t: ParsedText, kind: str) -> tuple[list[int], list[int]]:
     return result
 
 
-def _in_hedge(t: ParsedText, a: int, b: int) -> bool:
-    starts, ends = _spans(t, "hedges")
+def _inside(t: ParsedText, kind: str, a: int, b: int) -> bool:
+    starts, ends = _spans(t, kind)
     k = bisect_right(starts, a)  # hedges starting at or before a
     for i in range(k - 1, max(-1, k - 8), -1):  # hedges are short: look at the last few
         if ends[i] >= b:
@@ -69,11 +74,35 @@ def _in_hedge(t: ParsedText, a: int, b: int) -> bool:
     return False
 
 
-def _last_between(starts: list[int], ends: list[int], lo: int, hi: int) -> tuple[int, int] | None:
-    """The last span with start >= lo and end <= hi."""
+def _in_hedge(t: ParsedText, a: int, b: int) -> bool:
+    return _inside(t, "hedges", a, b)
+
+
+Shields = list[tuple[int, int]]  # sorted spans (other phrase matches) whose own negators stay inside them
+
+
+def _shielded(shields: Shields | None, a: int, b: int, start: int) -> bool:
+    """The negator ``[a, b)`` is inside an affirmer or inside another matched phrase that ends
+    before the term ("no lung markings beyond the pleural line": the "no" is that phrase's)."""
+    if not shields:
+        return False
+    k = bisect_right(shields, (a, 1 << 62)) - 1
+    while k >= 0 and shields[k][0] <= a:
+        s, e = shields[k]
+        if e >= b and e <= start:
+            return True
+        k -= 1
+        if a - s > 200:
+            break
+    return False
+
+
+def _last_between(starts: list[int], ends: list[int], lo: int, hi: int,
+                  skip: Callable[[int, int], bool] | None = None) -> tuple[int, int] | None:
+    """The last span with start >= lo and end <= hi (that ``skip`` does not reject)."""
     k = bisect_left(starts, hi) - 1
     while k >= 0 and starts[k] >= lo:
-        if ends[k] <= hi:
+        if ends[k] <= hi and not (skip and skip(starts[k], ends[k])):
             return starts[k], ends[k]
         k -= 1
     return None
@@ -112,8 +141,9 @@ def _list_negated(t: ParsedText, end: int, clause_end: int, sent_end: int,
     return False
 
 
-def polarity(t: ParsedText, start: int, end: int, sentence: int) -> Polarity:
-    """The polarity of the match ``text[start:end]`` in sentence ``sentence``."""
+def polarity(t: ParsedText, start: int, end: int, sentence: int, shields: Shields | None = None) -> Polarity:
+    """The polarity of the match ``text[start:end]`` in sentence ``sentence``; ``shields``: spans
+    of other matched phrases, whose own negators do not reach this one."""
     breaks, words = t.clause_marks()
     sent_starts, sent_ends = t.sentence_spans
     sent_start, sent_end = sent_starts[sentence], sent_ends[sentence]
@@ -125,7 +155,10 @@ def polarity(t: ParsedText, start: int, end: int, sentence: int) -> Polarity:
     k = bisect_left(words, start) - NEGATION_WINDOW
     window = max(clause, words[k]) if k >= 0 else clause
     possible = False
-    neg = _last_between(*_spans(t, "negators"), window, start)
+    def ignored(a: int, b: int) -> bool:
+        return _inside(t, "affirmers", a, b) or _shielded(shields, a, b, start)
+
+    neg = _last_between(*_spans(t, "negators"), window, start, ignored)
     if neg is not None:
         if not _in_hedge(t, *neg):
             return Polarity.NEGATED
@@ -136,6 +169,14 @@ def polarity(t: ParsedText, start: int, end: int, sentence: int) -> Polarity:
     while rest < sent_end and text[rest] == " ":
         rest += 1
     skip_colon = rest < sent_end and text[rest] == ":"
+    if skip_colon:  # "effusion: none"
+        after = rest + 1
+        while after < sent_end and text[after] in " *_":
+            after += 1
+        colon_starts, _ = _spans(t, "colon")
+        i = bisect_left(colon_starts, after)
+        if i < len(colon_starts) and colon_starts[i] == after:
+            return Polarity.NEGATED
     k = bisect_right(breaks, rest + 1 if skip_colon else end)
     clause_end = min(sent_end, breaks[k] if k < len(breaks) else sent_end)
     k = bisect_right(words, end) + POST_WINDOW
@@ -143,7 +184,7 @@ def polarity(t: ParsedText, start: int, end: int, sentence: int) -> Polarity:
     post_starts, post_ends = _spans(t, "post")
     i = bisect_left(post_starts, end)
     while i < len(post_starts) and post_starts[i] < window_end:
-        if post_ends[i] <= sent_end:
+        if post_ends[i] <= sent_end and not _inside(t, "affirmers", post_starts[i], post_ends[i]):
             if not _in_hedge(t, post_starts[i], post_ends[i]):
                 return Polarity.NEGATED
             possible = True
