@@ -24,6 +24,7 @@ from agents.claims.variants import data
 from arena.matching import Reading
 from arena.matching.lexicon import fold
 from arena.matching.polarity import Polarity, polarity
+from arena.matching.text import ParsedText
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
@@ -49,15 +50,21 @@ def _predicate_pattern() -> re.Pattern[str]:
     return re.compile(rf"(?<![a-z0-9'])(?:{'|'.join(re.escape(w) for w in words)})(?![a-z0-9'])")
 
 
-def _has_predicate(text: str, a: int, b: int) -> bool:
-    return _predicate_pattern().search(fold(text[a:b])) is not None
+def _sentences_of(t: ParsedText, offsets: Iterable[int]) -> set[int]:
+    starts = t.sentence_spans[0]
+    return {bisect_right(starts, o) - 1 for o in offsets}
+
+
+def _predicate_sentences(t: ParsedText) -> set[int]:
+    """Indexes of the sentences holding a predicate word: one pass over the whole text."""
+    return _sentences_of(t, (m.start() for m in _predicate_pattern().finditer(fold(t.text))))
 
 
 @cache
 def _injection_trigger() -> re.Pattern[str]:
     """Words every injection pattern needs one of: a cheap first pass over the whole answer."""
-    return re.compile(r"ignore|disregard|grader|judge|evaluat|scorer|assessor|reviewer|score|grade|rating|rate |"
-                      r"award|marks|5/5|out of|dimension|criteri|system|instruction|override|</?[a-z]", re.I)
+    return re.compile(r"\b(?:ignore|disregard|grader|judge|evaluat|scorer|assessor|reviewer|score|grade|rating|"
+                      r"rate|award|marks|5/5|out of|dimension|criteri|system|instruction|override)|</?[a-z]", re.I)
 
 
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
@@ -134,6 +141,19 @@ class Claims:
     @property
     def _mask_starts(self) -> list[int]:
         return [a for a, _ in self.masked]
+
+    def spans_in(self, phrases: Iterable[str]) -> Iterator[tuple[int, int, int]]:
+        """The unmasked occurrences of ``phrases`` (start, end, sentence), without polarity."""
+        starts = self._mask_starts
+        key = phrases if isinstance(phrases, tuple) else tuple(phrases)
+        spans = self._spans.get(key)
+        if spans is None:
+            spans = self._spans[key] = self.reading.spans(key)
+        for start, end, sentence in spans:
+            k = bisect_right(starts, start) - 1
+            if (k >= 0 and self.masked[k][1] > start) or (k + 1 < len(starts) and starts[k + 1] < end):
+                continue
+            yield start, end, sentence
 
     def occurrences(self, phrases: Iterable[str], lo: int = 0, hi: int | None = None,
                     ) -> Iterator[tuple[int, int, int, Polarity]]:
@@ -249,8 +269,7 @@ def _bare_lists(reading: Reading) -> list[tuple[int, int]]:
         if not run:
             return
         items = [item for i in run for item in _items(text, sent_starts[i], sent_ends[i])]
-        introduced = run[0] > 0 and text[sent_ends[run[0] - 1] - 1] == ":" and _has_predicate(
-            text, sent_starts[run[0] - 1], sent_ends[run[0] - 1])
+        introduced = run[0] > 0 and text[sent_ends[run[0] - 1] - 1] == ":" and (run[0] - 1) in stated
         seps = sum(text.count(c, sent_starts[run[0]], sent_ends[run[-1]]) for c in cfg["list_separators"])
         listed = len(run) >= cfg["min_list_items"] or seps >= cfg["min_list_items"] - 1  # not "X and Y and Z"
         if len(items) >= cfg["min_list_items"] and listed and not introduced:
@@ -259,9 +278,10 @@ def _bare_lists(reading: Reading) -> list[tuple[int, int]]:
                 out.append((sent_starts[run[0]], sent_ends[run[-1]]))
         run.clear()
 
+    stated = _predicate_sentences(t)
     for i, (a, b) in enumerate(zip(sent_starts, sent_ends, strict=True)):
         head, colon, _ = text[a:b].partition(":")
-        if _has_predicate(text, a, b) or (colon and head.strip(" *#-").lower() in _advice_headings()):
+        if i in stated or (colon and head.strip(" *#-").lower() in _advice_headings()):
             close()  # a statement, or advice under a heading ("Plan: ..."): not keywords
         else:
             run.append(i)
@@ -282,12 +302,14 @@ def read_claims(reading: Reading, *, prompts: Sequence[str] = (),
         flags.add(ECHO)
         masked += echoed
     starts, ends = t.sentence_spans
-    pattern = _injection()
-    triggered = _injection_trigger().search(text.translate(_INVISIBLE)) is not None
-    for a, b in zip(starts, ends, strict=True) if triggered else ():
-        if pattern.search(text[a:b].translate(_INVISIBLE)):
-            flags.add(INJECTION)
-            masked.append((a, b))
+    trigger = _injection_trigger()
+    if trigger.search(text.translate(_INVISIBLE)) is not None:
+        pattern = _injection()
+        for a, b in zip(starts, ends, strict=True):
+            line = text[a:b].translate(_INVISIBLE)
+            if trigger.search(line) and pattern.search(line):
+                flags.add(INJECTION)
+                masked.append((a, b))
     bare = _bare_lists(reading)
     if bare:
         flags.add(BARE_LIST)
@@ -297,7 +319,7 @@ def read_claims(reading: Reading, *, prompts: Sequence[str] = (),
     for phrases in finding_phrases:
         # Distinct wordings of one finding within one sentence; overlapping occurrences are one.
         by_sentence: dict[int, list[tuple[int, int]]] = {}
-        for a, b, sentence, _ in claims.occurrences(phrases):
+        for a, b, sentence in claims.spans_in(phrases):
             by_sentence.setdefault(sentence, []).append((a, b))
         for spans in by_sentence.values():
             surfaces = {re.sub(r"[^a-z0-9]+", "", fold(text[a:b])).rstrip("s") for a, b in _merge(spans)}

@@ -119,9 +119,9 @@ def _list_negated(t: ParsedText, end: int, clause_end: int, sent_end: int,
     border and several colours are all absent". Only the item right before a break may hop, each
     item on the way is short, and the last clause must carry a plural copula before the negator."""
     text = t.text
-    if text[end:clause_end].strip(" ,;:") and text[end:clause_end].split()[0].lower() not in ("and", "or"):
-        if len(text[end:clause_end].split()) > 1:
-            return False
+    gap = text[end:min(clause_end, end + 12)].lstrip(" ")  # the term must end its item: "X," "X and" "X or"
+    if not (gap.startswith(",") or gap[:4].lower() == "and " or gap[:3].lower() == "or " or end >= clause_end - 1):
+        return False
     start = clause_end
     post_starts, post_ends = _spans(t, "post")
     for _ in range(LIST_HOPS):
