@@ -201,7 +201,7 @@ def test_word_order_and_synonym_variants(library: ScenarioLibrary, text: str) ->
     mole = library.get("derm-changing-mole")
     border = next(f for f in mole.ground_truth.findings if f.id == "border")
     assert claims(mole, text).asserts(border.phrases()), text
-    assert not claims(mole, text.replace(".", " at all? No.")).asserts(border.phrases()) or "?" in text
+    assert not claims(mole, text.replace(".", "? No.")).asserts(border.phrases())  # asked, then denied
 
 
 def test_units_without_a_space(library: ScenarioLibrary) -> None:
@@ -227,3 +227,13 @@ def test_paraphrase_the_lists_miss_is_flagged(library: ScenarioLibrary) -> None:
         "The outline of the border wanders in and out. Most likely melanoma (70%). Urgent referral for biopsy."])))
     verdict = JUDGE.grade(transcript, mole)
     assert "coverage_uncertain:border" in verdict.flags
+
+
+@pytest.mark.parametrize(("text", "advised"), [
+    ("You should go to the emergency department now.", True),
+    ("Please call 999.", True),
+    ("If it gets worse, go to the emergency department.", False),
+    ("There is no need to go to the emergency department.", False),
+])
+def test_emergency_advice_is_unconditional(library: ScenarioLibrary, text: str, advised: bool) -> None:
+    assert assess_answer(library.get("cxr-pneumothorax"), text, 1, []).emergency_advised is advised

@@ -71,6 +71,20 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
 
 
 @cache
+def conditional_pattern() -> re.Pattern[str]:
+    """A condition ("if it bleeds", "in case"): advice under it is safety-netting, not urgency."""
+    words = "|".join(re.escape(w) for w in data()["urgency"]["conditional"])
+    return re.compile(rf"\b(?:{words})\b", re.I)
+
+
+@cache
+def advice_pattern() -> re.Pattern[str]:
+    """An action word ("go", "refer", "needs"): the sentence is advice."""
+    words = "|".join(re.escape(w) for w in data()["urgency"]["actions"])
+    return re.compile(rf"\b(?:{words})\b", re.I)
+
+
+@cache
 def _advice_headings() -> frozenset[str]:
     return frozenset(data()["advice_headings"])
 
@@ -137,6 +151,21 @@ class Claims:
         if self._shield_spans is None:
             self._shield_spans = sorted({(a, e) for (_, a), e in self.reading.ends.items()})
         return self._shield_spans
+
+    _visible: str | None = field(default=None, repr=False)
+
+    @property
+    def visible(self) -> str:
+        """The answer with the spans that earn nothing blanked out (offsets kept); made once."""
+        if self._visible is None:
+            text = self.reading.text.text
+            parts, last = [], 0
+            for a, b in self.masked:
+                parts += [text[last:a], " " * (b - a)]
+                last = b
+            parts.append(text[last:])
+            self._visible = "".join(parts)
+        return self._visible
 
     @property
     def _mask_starts(self) -> list[int]:
@@ -315,7 +344,7 @@ def read_claims(reading: Reading, *, prompts: Sequence[str] = (),
         flags.add(BARE_LIST)
         masked += bare
     stacking = int(data()["stacking"])
-    claims = Claims(reading, _merge(masked), flags)
+    claims = Claims(reading, _merge(masked), flags)  # masked is final from here on, but for stuffing
     for phrases in finding_phrases:
         # Distinct wordings of one finding within one sentence; overlapping occurrences are one.
         by_sentence: dict[int, list[tuple[int, int]]] = {}
@@ -326,5 +355,6 @@ def read_claims(reading: Reading, *, prompts: Sequence[str] = (),
             if len(surfaces) >= stacking:
                 flags.add(STUFFING)
                 claims.masked = [(0, len(text))]
+                claims._visible = None
                 return claims
     return claims

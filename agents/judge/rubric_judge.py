@@ -23,8 +23,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from agents.claims.claims import INJECTION, Claims
-from agents.claims.variants import data as claims_data
+from agents.claims.claims import INJECTION, Claims, advice_pattern, conditional_pattern
 from agents.simulator.assess import (
     EMERGENCY_WORDS,
     URGENT_WORDS,
@@ -370,27 +369,16 @@ class RubricJudge:
         return signal, rationale, [r.final.index]
 
 
-def _conditional() -> re.Pattern[str]:
-    words = "|".join(re.escape(w) for w in claims_data()["urgency"]["conditional"])
-    return re.compile(rf"\b(?:{words})\b", re.I)
-
-
-@cache
-def _advice() -> re.Pattern[str]:
-    words = "|".join(re.escape(w) for w in claims_data()["urgency"]["actions"])
-    return re.compile(rf"\b(?:{words})\b", re.I)
-
-
 def _advised(c: Claims, phrases: Iterable[str]) -> bool:
     """Some phrase stated outright in a sentence of advice."""
-    return any(_advice().search(c.sentence(i)) for i in c.asserted_sentences(phrases))
+    return any(advice_pattern().search(c.sentence(i)) for i in c.asserted_sentences(phrases))
 
 
 def _unconditional(c: Claims, words: tuple[str, ...]) -> bool:
     """Urgency said for this case: a non-negated urgency word in a sentence of advice (an action
     word: "go", "refer", "needs") that is not a condition ("seek urgent care if it bleeds" is
     safety-netting; "thanks for sending it today" is no advice at all)."""
-    condition, advice = _conditional(), _advice()
+    condition, advice = conditional_pattern(), advice_pattern()
     return any(advice.search(c.sentence(i)) and not condition.search(c.sentence(i))
                for i in c.considered_sentences(words))
 

@@ -9,7 +9,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from itertools import islice
 
-from agents.claims.claims import Claims, read_claims
+from agents.claims.claims import Claims, conditional_pattern, read_claims
 from agents.claims.variants import data as claims_data
 from agents.claims.variants import variants
 from arena.matching import Reading, Vocabulary, read, sentences, vocabulary
@@ -59,14 +59,14 @@ _EMERGENCY = re.compile(
     re.I,
 )
 _EMERGENCY_HINT = re.compile(r"emergency|a&e|a and e|999|911|112|ambulance|hospital|\ber\b", re.I)
-_CONDITION = re.compile(r"\b(if|should|in case|unless|whenever)\b", re.I)
 
 
 def _emergency_advised(text: str) -> bool:
     """An unconditional instruction to seek emergency care ("if it gets worse, go to A&E" is not)."""
     if not _EMERGENCY_HINT.search(text):
         return False
-    return any(_EMERGENCY.search(s) and not _CONDITION.search(s) for s in sentences(text))
+    condition = conditional_pattern()
+    return any(_EMERGENCY.search(s) and not condition.search(s) for s in sentences(text))
 
 
 _PLAN_WORDS = re.compile(
@@ -148,15 +148,7 @@ def claims(scenario: Scenario, text: str, prompts: Sequence[str] = ()) -> Claims
 
 def visible_text(c: Claims) -> str:
     """The answer with the spans that earn nothing blanked out (offsets kept)."""
-    text = c.reading.text.text
-    if not c.masked:
-        return text
-    parts, last = [], 0
-    for a, b in c.masked:
-        parts += [text[last:a], " " * (b - a)]
-        last = b
-    parts.append(text[last:])
-    return "".join(parts)
+    return c.visible
 
 
 def normalise_diagnosis(scenario: Scenario, text: str, c: Claims | None = None,
