@@ -13,15 +13,17 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from arena import cli_agreement, cli_models, cli_rejudge, cli_scenarios, cli_serve
+from arena import cli_agreement, cli_models, cli_rejudge, cli_scenarios, cli_serve, cli_tournament
 from arena.cli_models import add_models_file_option, models_config
 from arena.cli_parser import (
     ArenaParser,
+    int_in,
     path_arg,
     precheck_options,
     reject_extras,
@@ -30,14 +32,15 @@ from arena.cli_parser import (
     turns_arg,
     version,
 )
+from arena.cli_tables import calibration_rows, calibration_table, model_means
 from arena.composition import DEMO_MODELS, RUBRIC, RULE_BASED, Cast, build_cast, check_specs, with_base_url
 from arena.echo import clip_path, exception_text
 from arena.encounter.run import DEFAULT_MAX_TURNS
 from arena.entry import report, silence
 from arena.errors import ArenaError, UsageError
 from arena.files import prepare_output_dir
+from arena.records import load_transcript
 from arena.runner import (
-    EncounterPlan,
     check_run_name,
     new_run_name,
     plan_encounter,
@@ -48,8 +51,8 @@ from arena.runner import (
 from arena.schemas.calls import UsageSummary
 from arena.schemas.scenario import Dimension
 from arena.schemas.transcript import Transcript
-from arena.stats.calibration import calibration_by_model
 from arena.terminal import dumps_json, error_line, make_console
+from arena.tournament.store import STORE_NAME, Store
 from scenarios.library import SCENARIOS_ROOT, ScenarioLibrary
 
 DIMENSIONS = list(Dimension)
@@ -97,8 +100,10 @@ def build_parser() -> ArenaParser:
                             f"DIR/{DEFAULT_CACHE}, DIR being --out)")
     _add_run_options(match, "match")
 
-    demo = sub.add_parser("demo", help="every reference model through every starter scenario, offline")
-    demo.add_argument("--seed", type=seed_arg, default=0, help="simulator seed")
+    demo = sub.add_parser("demo", help="an offline tournament of every reference model on the starter scenarios, "
+                          "ending with the leaderboard")
+    demo.add_argument("--seed", type=seed_arg, default=0, help="first simulator seed")
+    demo.add_argument("--seeds", type=int_in(1, 1000), default=1, metavar="N", help="seeds per scenario")
     demo.add_argument("--all", action="store_true", help="every scenario of the library, not just the 4 starters")
     _add_run_options(demo, "demo")
 
@@ -107,6 +112,7 @@ def build_parser() -> ArenaParser:
     cli_serve.add_parser(sub)
     cli_agreement.add_parser(sub)
     cli_rejudge.add_parser(sub)
+    cli_tournament.add_parser(sub)
     return parser
 
 
@@ -201,91 +207,55 @@ async def _match(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-async def _demo(args: argparse.Namespace, console: Console) -> int:
-    library = ScenarioLibrary()
-    ids = library.ids() if args.all else list(DEMO_SCENARIOS)
-    plans: list[EncounterPlan] = [plan_encounter(library, sid, spec, seed=args.seed)
-                                  for sid in ids for spec in DEMO_MODELS]
-    run = args.run or new_run_name("demo")
-    run_dir = prepare_run_dir(args.out, run)
-    results: list[tuple[Transcript, Path]] = []
-    with console.status("playing the demo…") if not args.json else _Null():
-        for plan in plans:
-            transcript = await play(plan, run=run)
-            results.append((transcript, save_transcript(transcript, run_dir)))
-    table_rows = _model_means(results)
+def _demo(args: argparse.Namespace, console: Console) -> int:
+    """A real offline tournament: every reference model, round robin on the starter scenarios (or
+    all), judged by the rubric judge; then the leaderboard, the scores, calibration and the moves."""
+    flags = {"models": ",".join(DEMO_MODELS), "scenarios": "all" if args.all else ",".join(DEMO_SCENARIOS),
+             "seeds": args.seeds, "seed": args.seed, "scheduler": "round-robin", "concurrency": 1,
+             "run": args.run or new_run_name("demo"), "out": str(args.out)}
+    tournament, board = cli_tournament.run_tournament(
+        flags, None, resume=False, json_out=args.json, console=console, command="demo", quiet=True)
+    library = tournament.library
+    results = [(load_transcript(tournament.run_dir / e["transcript"]), tournament.run_dir / e["transcript"])
+               for e in _stored_encounters(tournament)]
+    table_rows = model_means(results)
     calibration = calibration_rows(library, [t for t, _ in results])
     usage = sum((t.usage for t, _ in results if t.usage), UsageSummary())
     if args.json:
-        print(dumps_json({"run": run, "models": table_rows, "calibration": calibration,
-                          "usage": usage.model_dump(mode="json"),
+        print(dumps_json({"run": tournament.run, "run_dir": str(tournament.run_dir), "leaderboard": board,
+                          "models": table_rows, "calibration": calibration, "usage": usage.model_dump(mode="json"),
                           "transcripts": [_summary(t, p) for t, p in results]}))
         return 0
-    console.print(score_table(console, table_rows, f"Demo: {len(ids)} scenarios × {len(DEMO_MODELS)} reference "
-                                                   "models (offline rubric judge, mean 1-5)"))
+    ids = list(dict.fromkeys(t.scenario_id for t, _ in results))
+    cli_tournament.print_board(console, board, f"Demo tournament: {len(DEMO_MODELS)} reference models, round robin "
+                                               f"on {len(ids)} scenarios (offline rubric judge)")
     console.print(calibration_table(calibration))
     console.print(Text("\nAdaptive questioning", style="bold"),
                   Text(" (simulator moves per target, same scenario and seed):"))
     for scenario_id in ids:
         first = next(t for t, _ in results if t.scenario_id == scenario_id)
-        console.print(Text.assemble((scenario_id, "bold"), f" ({first.mode.value})"))
+        console.print(Text.assemble((scenario_id, "bold"), f" ({first.mode.value}, seed {first.seed})"))
         for transcript, _ in results:
-            if transcript.scenario_id == scenario_id:
+            if transcript.scenario_id == scenario_id and transcript.seed == first.seed:
                 moves = " → ".join(
                     m.kind.value + (f"({m.target_id})" if m.target_id and m.kind.value == "probe_finding" else "")
                     for t in transcript.simulator_turns() if (m := t.move)
                 )
                 console.print(Text(f"  {transcript.target:<24} {moves}"), soft_wrap=True)
-    console.print(Text(f"\n{len(results)} transcripts written to {run_dir}/ ({usage.calls} model calls, "
+    m = board["matches"]
+    console.print(Text(f"\n{m['finished']} matches over {len(results)} encounters ({usage.calls} model calls, "
                        f"{usage.input_tokens} tokens in, {usage.output_tokens} out)"), soft_wrap=True)
+    console.print(Text(f"run folder: {tournament.run_dir}/ (leaderboard.json, arena.sqlite, transcripts); "
+                       f"see it again with: arena leaderboard {tournament.run_dir}"), soft_wrap=True)
     return 0
 
 
-SHORT_DIMENSIONS = {"coherence": "coh", "uncertainty": "unc", "narrative": "nar", "safety": "saf",
-                    "accuracy": "acc"}
-
-
-def score_table(console: Console, rows: list[dict[str, object]], title: str) -> Table:
-    """Per-model means; below 100 columns the dimension headers are abbreviated, never the models."""
-    narrow = console.width < 100
-    table = Table(title=title, caption=", ".join(f"{v}={k}" for k, v in SHORT_DIMENSIONS.items()) if narrow else None)
-    table.add_column("model", no_wrap=True, min_width=max((len(str(r["model"])) for r in rows), default=5))
-    for dimension in DIMENSIONS:
-        table.add_column(SHORT_DIMENSIONS[dimension.value] if narrow else dimension.value, justify="right",
-                         no_wrap=True)
-    table.add_column("overall", justify="right", no_wrap=True)
-    for row in rows:
-        scores = row["scores"]
-        assert isinstance(scores, dict)
-        table.add_row(str(row["model"]), *[f"{scores[d.value]:.2f}" for d in DIMENSIONS], f"{row['overall']:.2f}")
-    return table
-
-
-def calibration_rows(library: ScenarioLibrary, transcripts: list[Transcript]) -> list[dict[str, object]]:
-    """Per model, the calibration of its closing differentials against the truth."""
-    rows = []
-    for t in transcripts:
-        gt = library.get(t.scenario_id).ground_truth
-        names = [gt.diagnosis.name, *(d.name for d in gt.differential)]
-        rows.append((t.target, t.closing_differential, names, gt.diagnosis.name))
-    return [{"model": model, **summary.model_dump(mode="json")}
-            for model, summary in calibration_by_model(rows).items()]
-
-
-def calibration_table(rows: list[dict[str, object]]) -> Table:
-    table = Table(title="Calibration of the closing differentials", caption="lower is better; "
-                  "no % = closing answers without usable probabilities; over = overconfidence (> 0: too sure)")
-    table.add_column("model", no_wrap=True, min_width=max((len(str(r["model"])) for r in rows), default=5))
-    for name in ("n", "no %", "Brier", "log loss", "ECE", "over"):
-        table.add_column(name, justify="right", no_wrap=True)
-
-    def cell(value: object) -> str:
-        return "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
-
-    for row in rows:
-        table.add_row(*(cell(row[k]) for k in ("model", "n", "n_unparseable", "brier", "log_loss", "ece",
-                                                "overconfidence")))
-    return table
+def _stored_encounters(tournament: Any) -> list[dict[str, Any]]:
+    store = Store(tournament.run_dir / STORE_NAME)
+    try:
+        return store.encounters()
+    finally:
+        store.close()
 
 
 class _Null:
@@ -294,18 +264,6 @@ class _Null:
 
     def __exit__(self, *exc: object) -> None:
         return None
-
-
-def _model_means(results: list[tuple[Transcript, Path]]) -> list[dict[str, object]]:
-    rows: list[dict[str, object]] = []
-    for spec in dict.fromkeys(t.target for t, _ in results):
-        verdicts = [t.verdict for t, _ in results if t.target == spec and t.verdict]
-        if not verdicts:
-            continue
-        means = {d.value: sum(v.score(d) for v in verdicts) / len(verdicts) for d in DIMENSIONS}
-        rows.append({"model": spec, "n": len(verdicts), "scores": means,
-                     "overall": sum(means.values()) / len(means)})
-    return rows
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -335,8 +293,11 @@ def _run(argv: Sequence[str] | None) -> int:
         return cli_agreement.run(args, console)
     if args.command == "rejudge":
         return cli_rejudge.run(args, console)
-    handlers = {"match": _match, "demo": _demo}
-    return asyncio.run(handlers[args.command](args, console))
+    if args.command in ("tournament", "leaderboard", "export"):
+        return cli_tournament.run(args, console)
+    if args.command == "demo":
+        return _demo(args, console)
+    return asyncio.run(_match(args, console))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

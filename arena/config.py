@@ -31,7 +31,7 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, ValidationError, field_validator
 
@@ -121,6 +121,19 @@ def default_models_file(cwd: Path | None = None) -> Path | None:
     return user if user.is_file() else None
 
 
+def read_toml(path: Path, *, what: str, limit: int) -> dict[str, Any]:
+    """A TOML file's table; a one-line ``UsageError`` starting with ``what`` and the path otherwise."""
+    where = clip_path(path)
+    try:
+        return tomllib.loads(read_regular_file(path, limit=limit).decode("utf-8"))
+    except FileRefused as exc:
+        raise UsageError(f"{what} {where}: {exc}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{what} {where}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{what} {where}: not valid TOML ({clip(str(exc), 200)})") from None
+
+
 def load_models_config(path: Path | None, *, explicit: bool = False) -> ModelsConfig:
     """Read and validate the models file; one-line ``UsageError`` naming file, field and reason."""
     if path is None:
@@ -129,15 +142,7 @@ def load_models_config(path: Path | None, *, explicit: bool = False) -> ModelsCo
     if not path.exists():
         hint = "--models-file" if explicit else "ARENA_MODELS_FILE"
         raise UsageError(f"{hint} {where}: no such file")
-    try:
-        raw = read_regular_file(path, limit=MAX_MODELS_FILE_BYTES)
-        data = tomllib.loads(raw.decode("utf-8"))
-    except FileRefused as exc:
-        raise UsageError(f"models file {where}: {exc}") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"models file {where}: not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"models file {where}: not valid TOML ({clip(str(exc), 200)})") from None
+    data = read_toml(path, what="models file", limit=MAX_MODELS_FILE_BYTES)
     try:
         config = ModelsConfig.model_validate(data)
     except ValidationError as exc:

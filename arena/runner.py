@@ -148,13 +148,19 @@ def prepare_run_dir(root: Path, run: str) -> Path:
 
 
 def transcript_filename(transcript: Transcript) -> str:
-    """``<scenario>__<target>__<mode>__s<seed>.json``, with the target made safe for any file system.
+    """``<scenario>__<target>__<mode>__s<seed>.json`` (see :func:`transcript_name`)."""
+    return transcript_name(transcript.scenario_id, transcript.target, transcript.mode, transcript.seed)
+
+
+def transcript_name(scenario_id: str, target_spec: str, mode: Mode, seed: int) -> str:
+    """``<scenario>__<target>__<mode>__s<seed>.json``, with the target made safe for any file system:
+    a deterministic name per encounter of a run.
 
     At most ``MAX_TRANSCRIPT_NAME_CHARS`` characters (output folders are probed for that length)."""
-    target = _UNSAFE_FILE_CHARS.sub("_", transcript.target)
-    if target != transcript.target.replace("/", "_") or len(target) > 80:
-        target = f"{target[:60]}-{_digest(transcript.target)}"
-    name = f"{transcript.scenario_id}__{target}__{transcript.mode.value}__s{transcript.seed}.json"
+    target = _UNSAFE_FILE_CHARS.sub("_", target_spec)
+    if target != target_spec.replace("/", "_") or len(target) > 80:
+        target = f"{target[:60]}-{_digest(target_spec)}"
+    name = f"{scenario_id}__{target}__{mode.value}__s{seed}.json"
     if len(name) > MAX_TRANSCRIPT_NAME_CHARS:
         name = f"{name[:MAX_TRANSCRIPT_NAME_CHARS - 14]}-{_digest(name)}.json"
     return name

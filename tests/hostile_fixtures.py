@@ -139,6 +139,7 @@ def forbid_playing(monkeypatch: pytest.MonkeyPatch) -> None:
         raise AssertionError("an encounter was played before the output was checked")
 
     monkeypatch.setattr("arena.cli.play", refuse)
+    monkeypatch.setattr("arena.tournament.play.play", refuse)  # the demo is a tournament
 
 
 PAYLOAD = "\x1b[2J\x1b]0;pwned\x07\u202eevil\u2066 \x9b31m"

@@ -59,7 +59,10 @@ def test_demo_json_ranks_oracle_first_on_accuracy(tmp_path: Path, capsys: pytest
         assert oracle > rows[other]["scores"]["accuracy"], other
     run_dir = tmp_path / data["run"]
     assert data["run"].startswith("demo-")
-    assert len(list(run_dir.glob("*.json"))) == len(data["transcripts"]) >= 18
+    assert len(list(run_dir.glob("*__s*.json"))) == len(data["transcripts"]) >= 18
+    board = data["leaderboard"]
+    assert board["models"][0]["model"] == "reference/oracle" and board["matches"]["rated"] == 4 * 36
+    assert json.loads((run_dir / "leaderboard.json").read_text()) == board
 
 
 def test_console_script_entry_point() -> None:

@@ -1,0 +1,167 @@
+"""A tournament's settings: flags, a TOML file (``--config``) holding any of them, or both (a flag
+given on the command line wins over the file).
+
+```toml
+models = ["reference/oracle", "reference/skill-0.3", "openai/gpt-4o"]
+scenarios = "tag:dermatology,cxr-pneumothorax"   # ids, tag:T, starter, all; comma-separated union
+seeds = 3
+seed = 0
+mode = "default"                                  # default | patient | clinician | all
+scheduler = "adaptive"                            # round-robin | swiss | adaptive
+matches = 400
+concurrency = 8
+judge = ["rubric"]                                # several: a jury
+simulator = "rule-based"
+max_turns = 7
+bootstrap = 1000
+run = "derm-oct"
+out = "transcripts"
+models_file = "models.toml"
+```
+
+The settings that decide *which matches exist and how they are judged* (``IDENTITY``) are stored with
+the run; ``--resume`` takes them from the store and refuses a flag that contradicts them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+
+from arena.config import Strict, read_toml
+from arena.echo import choices, clip, clip_path, quoted
+from arena.encounter.run import DEFAULT_MAX_TURNS
+from arena.errors import UsageError
+from arena.limits import MAX_TURNS
+from arena.schemas.scenario import Mode
+from arena.tournament.schedule import SchedulerName, Slot
+from scenarios.library import ScenarioLibrary
+
+MAX_CONFIG_BYTES = 1_000_000
+MAX_MODELS = 200
+ModeChoice = Literal["default", "patient", "clinician", "all"]
+IDENTITY = ("models", "scenarios", "seeds", "seed", "mode", "scheduler", "matches", "judge", "simulator", "max_turns",
+            "bootstrap")
+STARTER = ("derm-changing-mole", "derm-ambiguous-lesion", "cxr-multiple-nodules", "xr-tibia-lucent-lesion")
+
+
+class TournamentSettings(Strict):
+    models: list[str] = Field(min_length=2, max_length=MAX_MODELS)
+    scenarios: str = Field(default="all", max_length=10_000)
+    seeds: int = Field(default=1, ge=1, le=1000)
+    seed: int = Field(default=0, ge=0, le=2**63 - 1)
+    mode: ModeChoice = "default"
+    scheduler: SchedulerName = "round-robin"
+    matches: int | None = Field(default=None, ge=1, le=10_000_000)
+    concurrency: int = Field(default=4, ge=1, le=1024)
+    judge: list[str] = Field(default_factory=lambda: ["rubric"], min_length=1, max_length=16)
+    simulator: str = "rule-based"
+    max_turns: int = Field(default=DEFAULT_MAX_TURNS, ge=1, le=MAX_TURNS)
+    bootstrap: int = Field(default=1000, ge=10, le=100_000)
+    run: str | None = None
+    out: str = "transcripts"
+    models_file: str | None = None
+    base_url: str | None = None
+    library: str | None = None
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        return [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
+
+    @field_validator("scenarios", mode="before")
+    @classmethod
+    def _join(cls, value: Any) -> Any:
+        return ",".join(value) if isinstance(value, list) else value
+
+    @field_validator("models")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        repeated = sorted({m for m in value if value.count(m) > 1})
+        if repeated:
+            raise ValueError(f"{repeated[0]} is listed more than once; a model meets the others, not itself")
+        return value
+
+    def identity(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", include=set(IDENTITY))
+
+
+def _problem(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    msg = str(first["msg"]).removeprefix("Value error, ")
+    return f"{clip(where, 80)}: {clip(msg, 200)}"
+
+
+def load_file(path: Path) -> dict[str, Any]:
+    """The TOML file's keys (checked against the settings, unknown keys named with the valid ones)."""
+    where = clip_path(path)
+    if not path.exists():
+        raise UsageError(f"--config {where}: no such file")
+    data = read_toml(path, what="--config", limit=MAX_CONFIG_BYTES)
+    unknown = sorted(set(data) - set(TournamentSettings.model_fields))
+    if unknown:
+        raise UsageError(f"--config {where}: unknown key {quoted(unknown[0])}; valid: "
+                         f"{choices(TournamentSettings.model_fields)}")
+    return data
+
+
+def settings(flags: dict[str, Any], file: Path | None) -> TournamentSettings:
+    """Flags (``None`` = not given) over the file's values over the defaults."""
+    values = load_file(file) if file is not None else {}
+    values.update({k: v for k, v in flags.items() if v is not None})
+    if "models" not in values:
+        raise UsageError("arena tournament: --models is required (or models = [...] in --config)")
+    try:
+        return TournamentSettings.model_validate(values)
+    except ValidationError as exc:
+        where = f"--config {clip_path(file)}: " if file is not None else ""
+        raise UsageError(f"arena tournament: {where}{_problem(exc)}") from None
+
+
+def select_scenarios(library: ScenarioLibrary, selector: str) -> list[str]:
+    """``all``, ``starter``, ``tag:T`` or ids, comma-separated (a union, library order)."""
+    ids = library.ids()
+    chosen: set[str] = set()
+    for term in (t.strip() for t in selector.split(",")):
+        if not term:
+            continue
+        if term == "all":
+            chosen.update(ids)
+        elif term == "starter":
+            chosen.update(s for s in STARTER if s in ids)
+        elif term.startswith("tag:"):
+            tag = term[4:]
+            found = [i for i in ids if tag in library.get(i).tags]
+            if not found:
+                tags = sorted({t for i in ids for t in library.get(i).tags})
+                raise UsageError(f"--scenarios: no scenario has tag {quoted(tag)}; valid: {choices(tags)}")
+            chosen.update(found)
+        elif term in ids:
+            chosen.add(term)
+        else:
+            raise UsageError(f"--scenarios: unknown scenario {quoted(term)}; valid: all, starter, tag:T or "
+                             f"{choices(ids)}")
+    if not chosen:
+        raise UsageError("--scenarios selects no scenario; valid: all, starter, tag:T or scenario ids")
+    return [i for i in ids if i in chosen]
+
+
+def slots(library: ScenarioLibrary, s: TournamentSettings) -> list[Slot]:
+    """Every (scenario, mode, seed) the settings name, seed-major (a prefix covers every scenario)."""
+    out: list[Slot] = []
+    scenarios = [library.get(i) for i in select_scenarios(library, s.scenarios)]
+    for seed in range(s.seed, s.seed + s.seeds):
+        for scenario in scenarios:
+            if s.mode == "default":
+                modes = [scenario.default_mode]
+            elif s.mode == "all":
+                modes = list(scenario.modes)
+            else:
+                modes = [m for m in scenario.modes if m is Mode(s.mode)]
+            out.extend((scenario.id, m, seed) for m in modes)
+    if not out:
+        raise UsageError(f"--mode {s.mode}: none of the selected scenarios supports it")
+    return out

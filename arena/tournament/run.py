@@ -1,0 +1,236 @@
+"""The tournament loop: validate everything, claim (or reopen) the run, then schedule a batch,
+record it before playing, execute it, write each finished match in one transaction, and repeat
+until the scheduler has nothing left; then write ``leaderboard.json`` and a rating snapshot.
+
+Resuming: the run's settings come from its store; matches scheduled but not recorded are played
+first (a match id is derived from what it plays, so nothing is played twice and nothing is
+skipped), then the scheduler continues from every finished match. The run folder is locked
+(``flock`` on its marker) while a tournament runs in it: a second invocation is refused.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from arena import composition
+from arena.cli_models import models_config
+from arena.cli_parser import version
+from arena.composition import Cast, build_cast, build_pairwise_judge, check_specs, with_base_url
+from arena.echo import clip, clip_path, quoted
+from arena.encounter.clock import Clock
+from arena.errors import ArenaError, UsageError
+from arena.files import atomic_write
+from arena.judging.pairwise import PairwiseJudge
+from arena.runner import RUN_MARKER, check_run_name, new_run_name, prepare_run_dir
+from arena.schemas.calls import UsageSummary
+from arena.terminal import dumps_json
+from arena.tournament.config import IDENTITY, TournamentSettings, slots
+from arena.tournament.executor import Executor, LocalExecutor
+from arena.tournament.play import MatchPlayer, MatchResult
+from arena.tournament.schedule import Scheduler, make_scheduler
+from arena.tournament.standings import leaderboard, subgroups_of
+from arena.tournament.store import STORE_NAME, Store
+from scenarios.library import SCENARIOS_ROOT, ScenarioLibrary
+
+LEADERBOARD_NAME = "leaderboard.json"
+
+
+@dataclass
+class Progress:
+    """What the progress display shows; ``update`` is called after every recorded match."""
+
+    total: int
+    done: int = 0
+    errors: int = 0
+    usage: UsageSummary = field(default_factory=UsageSummary)
+    started: float = field(default_factory=time.monotonic)
+    played_here: int = 0
+
+    @property
+    def rate(self) -> float:
+        elapsed = time.monotonic() - self.started
+        return self.played_here / elapsed if elapsed > 0 else 0.0
+
+
+@dataclass
+class Tournament:
+    """A validated, claimed tournament, ready to run (see :func:`prepare`)."""
+
+    settings: TournamentSettings
+    run: str
+    run_dir: Path
+    store: Store
+    library: ScenarioLibrary
+    cast: Cast
+    scheduler: Scheduler
+    player: MatchPlayer
+    executor: Executor
+    lock: IO[bytes]
+    resumed: bool = False
+
+    def close(self) -> None:
+        self.cast.close()
+        self.store.close()
+        self.lock.close()
+
+
+def _lock(run_dir: Path, run: str) -> IO[bytes]:
+    handle = open(run_dir / RUN_MARKER, "rb")  # noqa: SIM115 - held for the tournament's life
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise UsageError(f"run {quoted(run)} is in use by another arena process; wait for it or stop it") from None
+    return handle
+
+
+def resume_settings(stored: dict[str, Any], given: dict[str, Any], run: str) -> dict[str, Any]:
+    """The stored identity, with the flags that may change (concurrency, where models live); a given
+    flag that contradicts the stored run is refused."""
+    for key in IDENTITY:
+        value = given.get(key)
+        if value is None:
+            continue
+        normal = TournamentSettings.model_validate({**stored, key: value}).identity()[key]
+        if normal != stored.get(key):
+            was, now = clip(json.dumps(stored.get(key))), clip(json.dumps(normal))
+            raise UsageError(f"--resume: run {quoted(run)} was started with {key} = {was}, not {now}; resume "
+                             "without that option or start a new run")
+    merged = dict(stored)
+    for key in ("concurrency", "models_file", "base_url", "out", "library"):
+        if given.get(key) is not None:
+            merged[key] = given[key]
+    return merged
+
+
+def prepare(flags: dict[str, Any], config_file: Path | None, *, resume: bool, clock: Clock | None = None,
+            executor: Executor | None = None, command: str = "tournament") -> Tournament:
+    """Every check before any match: settings, specs, scenarios, output folder; then the run is
+    claimed (new) or reopened and locked (``resume``)."""
+    from arena.tournament.config import settings as read_settings
+
+    out = Path(flags.get("out") or "transcripts")
+    if resume:
+        run = flags.get("run")
+        if not run:
+            raise UsageError("--resume needs --run NAME: the run to resume")
+        check_run_name(run)
+        run_dir = out / run
+        store_path = run_dir / STORE_NAME
+        if not store_path.is_file():
+            raise UsageError(f"--resume: {clip_path(run_dir)} holds no tournament store; valid: the name of a "
+                             "tournament run in --out")
+        lock = _lock(run_dir, run)
+        for stale in run_dir.glob(".*.tmp"):  # a write the killed run never finished (we hold the lock)
+            stale.unlink(missing_ok=True)
+        store = Store(store_path)
+        try:
+            stored_run, stored = store.run_config()
+            s = TournamentSettings.model_validate(resume_settings(stored, flags, run) | {"run": stored_run})
+        except BaseException:
+            store.close()
+            lock.close()
+            raise
+    else:
+        s = read_settings(flags, config_file)
+        run = s.run or new_run_name(command)
+        check_run_name(run)
+    library = ScenarioLibrary(Path(s.library) if s.library else SCENARIOS_ROOT)
+    config = with_base_url(models_config(Path(s.models_file) if s.models_file else None), s.base_url)
+    check_specs(s.models, s.simulator, s.judge, config)
+    for spec in s.models:
+        composition.registry().check(spec, config)
+    board = slots(library, s)
+    scheduler = make_scheduler(s.scheduler, s.models, board, seed=s.seed, matches=s.matches,
+                               batch_size=max(1, len(s.models) // 2))
+    if not resume:
+        run_dir = prepare_run_dir(out, run)
+        lock = _lock(run_dir, run)
+        store = Store(run_dir / STORE_NAME, create=True)
+        store.init_run(run, s.model_dump(mode="json", exclude={"run"}), version())
+    cast = build_cast(simulator=s.simulator, judge=s.judge, config=config)
+    pairwise: PairwiseJudge | None = None
+    if len(s.judge) == 1 and s.judge[0] != composition.RUBRIC:
+        built = build_pairwise_judge(s.judge[0], config, cast.gateway)
+        pairwise = built if isinstance(built, PairwiseJudge) else None
+    player = MatchPlayer(library=library, cast=cast, run=run, run_dir=run_dir, max_turns=s.max_turns,
+                         stored={e["id"]: e["transcript"] for e in store.encounters()}, pairwise=pairwise, clock=clock)
+    return Tournament(settings=s, run=run, run_dir=run_dir, store=store, library=library, cast=cast,
+                      scheduler=scheduler, player=player, executor=executor or LocalExecutor(s.concurrency),
+                      lock=lock, resumed=resume)
+
+
+async def execute(t: Tournament, on_progress: Callable[[Progress], None] | None = None,
+                  after_match: Callable[[MatchResult], None] | None = None) -> dict[str, Any]:
+    """Play until the scheduler is done; returns the leaderboard (also written to the run folder)."""
+    finished = t.store.matches()
+    progress = Progress(total=max(t.scheduler.total, len(finished)), done=len(finished),
+                        errors=sum(1 for r in finished if not r.rated))
+    if on_progress:
+        on_progress(progress)
+
+    def done(result: MatchResult) -> None:
+        if t.store.record_match(result.record, result.encounters):
+            t.player.recorded(result)
+            finished.append(result.record)
+            progress.done += 1
+            progress.played_here += 1
+            progress.errors += 0 if result.record.rated else 1
+            progress.usage = progress.usage + result.usage
+            progress.total = max(progress.total, progress.done)
+            if on_progress:
+                on_progress(progress)
+            if after_match:
+                after_match(result)
+
+    while True:
+        pending = t.store.unfinished()
+        if not pending:
+            scheduled = [spec for _, spec in t.store.scheduled()]
+            batch = t.scheduler.next_batch(scheduled, finished)
+            if not batch:
+                break
+            rounds = len({r for r, _ in t.store.scheduled()})
+            t.store.schedule(batch, rounds)
+            pending = t.store.unfinished()
+        await t.executor.run(pending, t.player.play, done)
+    return write_leaderboard(t)
+
+
+def standings_of(store: Store, library: ScenarioLibrary, s: TournamentSettings, run: str) -> dict[str, Any]:
+    encounters = store.encounters()
+    groups = {}
+    for sid in {e["scenario"] for e in encounters}:
+        try:
+            groups[sid] = subgroups_of(library.get(sid))
+        except ArenaError:  # a scenario no longer in the library: no subgroup, still rated
+            groups[sid] = []
+    return leaderboard(s.models, store.matches(scheduled_order=True), encounters, groups, run=run,
+                       judge="+".join(s.judge), seeds=s.seeds, rounds=s.bootstrap, seed=s.seed,
+                       scheduled=len(store.scheduled()))
+
+
+def write_leaderboard(t: Tournament) -> dict[str, Any]:
+    board = standings_of(t.store, t.library, t.settings, t.run)
+    atomic_write(t.run_dir / LEADERBOARD_NAME, dumps_json(board) + "\n")
+    t.store.snapshot(board)
+    return board
+
+
+def open_run(path: Path) -> tuple[Path, Store, TournamentSettings, str]:
+    """A finished or running tournament's folder, read-only use (``arena leaderboard``, ``export``)."""
+    run_dir = path
+    store_path = run_dir / STORE_NAME
+    if not store_path.is_file():
+        raise UsageError(f"{clip_path(run_dir)} is not a tournament run (no {STORE_NAME}); valid: a run folder "
+                         "written by arena tournament or arena demo")
+    store = Store(store_path)
+    run, stored = store.run_config()
+    return run_dir, store, TournamentSettings.model_validate(stored), run
+
