@@ -15,7 +15,7 @@ import pytest
 
 from arena.cli import main
 from arena.clients.scripted import ScriptedClient
-from arena.errors import ModelError, UsageError
+from arena.errors import ArenaError, ModelError, UsageError
 from arena.judging.pairwise import Preference
 from arena.ratings.graph import components
 from arena.schemas.scenario import Mode
@@ -410,3 +410,119 @@ def test_kill_9_then_resume_loses_and_duplicates_nothing(tmp_path: Path) -> None
         json.loads(path.read_text())  # every transcript whole
     whole_board = json.loads(whole.stdout)
     assert json.loads(resumed.stdout)["models"] == whole_board["models"]  # reference models: the same ratings
+
+
+# -- over real HTTP ---------------------------------------------------------------------------------------------------
+
+def test_a_tournament_over_real_http_sends_images_and_rates_served_models(tmp_path: Path) -> None:
+    """``arena serve`` on 127.0.0.1 as an OpenAI-compatible endpoint: the served models play through
+    the SDK at concurrency 4, their images cross the wire, and they are rated with a reference model."""
+    import hashlib
+
+    from arena.serve import ServerThread
+
+    models_file = tmp_path / "models.toml"
+    with ServerThread(latency_ms=5) as server:
+        models_file.write_text(f'[endpoints.local]\nprovider = "openai-compatible"\nbase_url = "{server.base_url}"\n'
+                               "concurrency = 2\nmax_retries = 0\n")
+        t, board = tournament(tmp_path, models="local/reference/pixel,local/reference/blind,reference/hedger",
+                              scenarios="derm-changing-mole,cxr-multiple-nodules", concurrency=4,
+                              models_file=str(models_file))
+        received = [h for request in server.app.state.received for h in request]
+    with sqlite3.connect(t.run_dir / STORE_NAME) as db:
+        sent = {h for (images,) in db.execute("SELECT images FROM encounters WHERE model LIKE 'local/%'")
+                for h in json.loads(images)}
+    assert sent and sent <= set(received)  # what the store says was sent is what the server got
+    scenario_images = {hashlib.sha256(p.read_bytes()).hexdigest() for p in Path("scenarios/images").rglob("*.png")}
+    assert set(received) & scenario_images
+    assert board["matches"]["rated"] == 6 and board["matches"]["errors"] == 0 and board["connected"]
+
+
+# -- transcripts of another run are never overwritten ----------------------------------------------------------------
+
+def test_a_foreign_transcript_in_the_run_folder_is_refused_not_overwritten(tmp_path: Path) -> None:
+    flags = {"models": "reference/oracle,reference/blind", "scenarios": "derm-changing-mole,cxr-multiple-nodules"}
+    t, _ = tournament(tmp_path, run="a", **flags)
+    t2 = trun.prepare({**flags, "out": str(tmp_path), "run": "b"}, None, resume=False)
+    victim = next(t.run_dir.glob("derm-changing-mole__reference_oracle__*.json"))
+    planted = t2.run_dir / victim.name
+    planted.write_bytes(victim.read_bytes())  # a transcript of run "a" where run "b" will write its own
+    try:
+        with pytest.raises(ArenaError, match="not this run's encounter"):
+            run(trun.execute(t2))
+    finally:
+        t2.close()
+    assert planted.read_bytes() == victim.read_bytes()
+
+
+def test_ctrl_c_keeps_finished_matches_and_says_how_to_resume(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import time
+
+    from tests.hostile_fixtures import SUB_ENV, arena_exe
+
+    args = [arena_exe(), "tournament", "--models", ",".join(FOUR), "--scenarios", "starter", "--seeds", "4",
+            "--out", str(tmp_path), "--run", "int"]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=SUB_ENV)
+    store_path = tmp_path / "int" / STORE_NAME
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with sqlite3.connect(store_path, timeout=1) as db:
+                if db.execute("SELECT COUNT(*) FROM matches").fetchone()[0] >= 10:
+                    break
+        except sqlite3.Error:
+            pass
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "--run int" in err and "--resume" in err and "Traceback" not in err
+    with sqlite3.connect(store_path) as db:
+        kept = db.execute("SELECT COUNT(*) FROM matches").fetchone()[0]
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert 10 <= kept < 6 * 16
+    done = subprocess.run([*args, "--resume"], capture_output=True, text=True, env=SUB_ENV, timeout=600)
+    assert done.returncode == 0, done.stderr
+    ids = Store(store_path).match_ids()
+    assert len(ids) == len(set(ids)) == 6 * 16
+
+
+def test_graph_compilation_and_image_decoding_stay_out_of_the_per_match_path(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import arena.encounter.graph as graph_module
+    import scenarios.library as library_module
+
+    compiled: list[int] = []
+    decoded: Counter[str] = Counter()
+    real_build, real_read = graph_module.build_encounter_graph, library_module.read_image_bytes
+
+    def build(*args: Any, **kwargs: Any) -> Any:
+        compiled.append(1)
+        return real_build(*args, **kwargs)
+
+    def read(root: Any, image: Any, **kwargs: Any) -> bytes:
+        decoded[image.path] += 1
+        return real_read(root, image, **kwargs)
+
+    graph_module.default_graph.cache_clear()
+    monkeypatch.setattr(graph_module, "build_encounter_graph", build)
+    monkeypatch.setattr(library_module, "read_image_bytes", read)
+    _, board = tournament(tmp_path, models="reference/oracle,reference/blind,reference/hedger,reference/pixel",
+                          scenarios="derm-changing-mole,cxr-multiple-nodules", seeds=3)
+    graph_module.default_graph.cache_clear()
+    assert board["matches"]["rated"] == 6 * 2 * 3
+    assert len(compiled) == 1  # 24 encounters, 36 matches: one compiled graph
+    assert decoded and set(decoded.values()) == {1}  # each image read and checked once
+
+
+@pytest.mark.parametrize("scheduler", ["swiss", "adaptive"])
+def test_swiss_and_adaptive_tournaments_spend_the_budget_and_repeat_exactly(tmp_path: Path, scheduler: str) -> None:
+    flags = {"models": ",".join(FOUR), "scenarios": "starter", "seeds": 3, "scheduler": scheduler, "matches": 30}
+    one, board = tournament(tmp_path, run="one", concurrency=1, **flags)
+    two, _ = tournament(tmp_path, run="two", concurrency=6, **flags)
+    ids = Store(one.run_dir / STORE_NAME).match_ids()
+    assert len(ids) == len(set(ids)) == 30 and board["connected"]
+    assert sorted(ids) == sorted(Store(two.run_dir / STORE_NAME).match_ids())  # seeded, whatever the concurrency
+    assert board["models"][0]["model"] == "reference/oracle"

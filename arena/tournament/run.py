@@ -148,7 +148,7 @@ def prepare(flags: dict[str, Any], config_file: Path | None, *, resume: bool, cl
         composition.registry().check(spec, config)
     board = slots(library, s)
     scheduler = make_scheduler(s.scheduler, s.models, board, seed=s.seed, matches=s.matches,
-                               batch_size=max(1, len(s.models) // 2))
+                               batch_size=max(8, len(s.models) // 2))  # not --concurrency: a resume may change it
     if not resume:
         run_dir = prepare_run_dir(out, run)
         lock = _lock(run_dir, run)

@@ -11,7 +11,8 @@ same next batch: a resumed run schedules what the uninterrupted run would have.
   below it (a rematch counts as two places further), each pair on a slot it has not played.
 - ``adaptive``: a ring of matches that connects every model, then batches of the pairs whose
   rating intervals are widest where the outcome is least certain (width of both intervals times
-  ``p (1 - p)`` of the current ratings), so matches go where they tell most.
+  ``p (1 - p)`` of the current ratings, over the square root of 1 + the times the pair met), so
+  matches go where they tell most.
 """
 
 from __future__ import annotations
