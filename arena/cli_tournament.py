@@ -113,10 +113,11 @@ def run_tournament(flags: dict[str, Any], config: Path | None, *, resume: bool, 
                    ) -> tuple[tournament_run.Tournament, dict[str, Any]]:
     """Prepare (every check first), play with a live progress bar on a terminal, then print the
     leaderboard (``quiet``: the caller prints)."""
-    if flags.get("out") is not None:
-        prepare_output_dir(Path(flags["out"]))
     t = tournament_run.prepare(flags, config, resume=resume, command=command)
     err = make_console(stderr=True)
+    if t.retried:
+        err.print(Text(f"resume: {t.retried} matches that ended with an infrastructure error are played again "
+                       f"(their transcripts kept in {t.run_dir / 'failed'})"), soft_wrap=True)
     live = LiveProgress(err) if err.is_terminal and not (json_out and not quiet) else None
     try:
         if live:
@@ -219,6 +220,8 @@ def export(args: argparse.Namespace, console: Console) -> int:
         sys.stdout.write(text)
         return 0
     target = Path(args.out) if args.out else run_dir / "battles.json"
+    if target.is_dir():
+        raise UsageError(f"--out {clip_path(target)} is a directory; valid: a file path or - for stdout")
     prepare_output_dir(target.parent if str(target.parent) else Path("."), flag="--out")
     atomic_write(target, text)
     console.print(Text(f"{len(records)} battles written to {target}"), soft_wrap=True)

@@ -252,7 +252,7 @@ def test_resume_refuses_a_contradicting_option_a_missing_run_and_a_run_in_use(tm
         trun.prepare({"run": "r", "out": str(tmp_path), "seeds": 3}, None, resume=True)
     with pytest.raises(UsageError, match="--resume needs --run"):
         trun.prepare({"out": str(tmp_path)}, None, resume=True)
-    with pytest.raises(UsageError, match="holds no tournament store"):
+    with pytest.raises(UsageError, match="holds no tournament run"):
         trun.prepare({"run": "nope", "out": str(tmp_path)}, None, resume=True)
     held = trun.prepare({"run": "r", "out": str(tmp_path), "concurrency": 2}, None, resume=True)
     try:
@@ -526,3 +526,155 @@ def test_swiss_and_adaptive_tournaments_spend_the_budget_and_repeat_exactly(tmp_
     assert len(ids) == len(set(ids)) == 30 and board["connected"]
     assert sorted(ids) == sorted(Store(two.run_dir / STORE_NAME).match_ids())  # seeded, whatever the concurrency
     assert board["models"][0]["model"] == "reference/oracle"
+
+
+# == Review of the first version: one test per problem found =========================================================
+
+def _cli(capsys: Capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _one_line(code: int, err: str, expected: int, *needles: str) -> None:
+    assert code == expected, err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("arena: error:") and "Traceback" not in err, err
+    for needle in needles:
+        assert needle in err, err
+
+
+def test_resume_checks_its_options_and_its_config_file(tmp_path: Path, capsys: Capsys) -> None:
+    tournament(tmp_path, run="r", models="reference/oracle,reference/blind", scenarios="derm-changing-mole")
+    base = ["tournament", "--resume", "--run", "r", "--out", str(tmp_path)]
+    for models, needle in (("reference/oracle", "at least 2"), ("reference/oracle,reference/oracle", "more than once")):
+        _one_line(*_cli(capsys, *base, "--models", models)[::2], 2, needle)
+    config = tmp_path / "c.toml"
+    config.write_text("seeds = 4\n")
+    _one_line(*_cli(capsys, *base, "--config", str(config))[::2], 2, "started with seeds = 1, not 4")
+    config.write_text("sedes = 4\n")
+    _one_line(*_cli(capsys, *base, "--config", str(config))[::2], 2, "unknown key 'sedes'")
+    other = tmp_path / "lib"
+    (other / "cases").mkdir(parents=True)
+    _one_line(*_cli(capsys, *base, "--library", str(other))[::2], 2, "started with library")
+    (tmp_path / "r" / ".arena-run").unlink()
+    _one_line(*_cli(capsys, *base)[::2], 2, "holds no tournament run")
+
+
+def test_the_config_files_out_is_where_the_run_goes(tmp_path: Path, capsys: Capsys,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "c.toml"
+    config.write_text(f'models = "reference/oracle,reference/blind"\nscenarios = "derm-changing-mole"\n'
+                      f'out = "{tmp_path / "elsewhere"}"\nrun = "r"\n')
+    assert main(["tournament", "--config", str(config), "--json"]) == 0
+    capsys.readouterr()
+    assert (tmp_path / "elsewhere" / "r" / STORE_NAME).is_file() and not (tmp_path / "transcripts").exists()
+    assert main(["tournament", "--config", str(config), "--resume", "--json"]) == 0  # run and out from the file
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["--models", "reference/oracle,reference/blind", "--seed", str(2**63 - 1), "--seeds", "2"], "largest seed"),
+    (["--models", "openai-compatible/a/b,openai-compatible/a_b", "--base-url", "http://127.0.0.1:9/v1"],
+     "would share transcript file names"),
+])
+def test_options_that_would_fail_after_playing_are_refused_before(tmp_path: Path, capsys: Capsys, args: list[str],
+                                                                  needle: str) -> None:
+    out = tmp_path / "deep" / "er"
+    _one_line(*_cli(capsys, "tournament", *args, "--out", str(out))[::2], 2, needle)
+    assert not (tmp_path / "deep").exists()  # a refused tournament creates nothing
+
+
+def test_round_robin_with_a_budget_never_builds_the_whole_schedule() -> None:
+    import time
+
+    many = slots(5, seeds=1) * 2000  # 10,000 slots x 435 pairs = 4,350,000 matches in all
+    start = time.perf_counter()
+    rr = RoundRobin([f"reference/m{i}" for i in range(30)], many, limit=10)
+    batch = rr.next_batch([], [])
+    assert len(batch) == rr.total == 10 and rr.next_batch(batch, []) == []
+    assert RoundRobin([f"reference/m{i}" for i in range(30)], many).total == 4_350_000
+    assert time.perf_counter() - start < 5
+
+
+def _damage(store_path: Path, how: str) -> None:
+    if how == "pages":
+        data = bytearray(store_path.read_bytes())
+        for page in (2, 3, 4, 5):
+            data[page * 4096:(page + 1) * 4096] = b"\xde\xad" * 2048
+        store_path.write_bytes(bytes(data))
+    else:
+        with sqlite3.connect(store_path) as db:
+            db.execute("UPDATE matches SET record = 'not json'" if how == "record" else "UPDATE runs SET config = "
+                       "'{\"models\": 3}'")
+
+
+@pytest.mark.parametrize("how", ["pages", "record", "config"])
+def test_a_damaged_store_is_one_line_for_every_command(tmp_path: Path, capsys: Capsys, how: str) -> None:
+    tournament(tmp_path, run="d", models="reference/oracle,reference/blind,reference/hedger", scenarios="starter",
+               seeds=3)
+    store_path = tmp_path / "d" / STORE_NAME
+    with sqlite3.connect(store_path) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    _damage(store_path, how)
+    for command in (["leaderboard", "d", "--out", str(tmp_path)], ["export", "battles", "d", "--runs", str(tmp_path)],
+                    ["tournament", "--resume", "--run", "d", "--out", str(tmp_path)]):
+        code, _, err = _cli(capsys, *command)
+        assert code in (1, 2) and len(err.strip().splitlines()) == 1 and "Traceback" not in err, (command, err)
+        assert "store" in err or "database" in err, err
+
+
+def test_a_scheduled_row_that_is_not_its_specs_id_stops_the_run_instead_of_looping(tmp_path: Path) -> None:
+    t, _ = tournament(tmp_path, run="s", models="reference/oracle,reference/blind", scenarios="derm-changing-mole")
+    with sqlite3.connect(t.run_dir / STORE_NAME) as db:
+        spec = MatchSpec(model_a="reference/blind", model_b="reference/oracle", scenario_id="cxr-multiple-nodules",
+                         mode=Mode.CLINICIAN, seed=0)
+        db.execute("INSERT INTO scheduled VALUES ('m-0000000000000000', 9, 99, ?)", (spec.model_dump_json(),))
+    with pytest.raises(ArenaError, match="not the id of its spec"):
+        tournament(tmp_path, run="s", resume=True)
+
+
+def test_leaderboard_and_export_never_write_the_store(tmp_path: Path, capsys: Capsys) -> None:
+    import hashlib
+
+    t, _ = tournament(tmp_path, run="ro", models="reference/oracle,reference/blind", scenarios="derm-changing-mole")
+    store_path = t.run_dir / STORE_NAME
+    with sqlite3.connect(store_path) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    before = hashlib.sha256(store_path.read_bytes()).hexdigest()
+    assert main(["leaderboard", str(t.run_dir), "--json"]) == 0
+    assert main(["export", "battles", str(t.run_dir), "--out", "-"]) == 0
+    capsys.readouterr()
+    assert hashlib.sha256(store_path.read_bytes()).hexdigest() == before
+    _one_line(*_cli(capsys, "export", "battles", str(t.run_dir), "--out", str(tmp_path))[::2], 2, "is a directory")
+
+
+def test_resume_plays_again_the_matches_an_outage_spoiled_and_keeps_their_transcripts(tmp_path: Path) -> None:
+    flags = {"models": "reference/oracle,reference/blind,reference/hedger", "scenarios": "derm-changing-mole"}
+    t = trun.prepare({**flags, "out": str(tmp_path), "run": "o"}, None, resume=False)
+    t.cast._targets["reference/blind"] = ScriptedClient("blind", [ModelError("503 upstream", retryable=False)])
+    try:
+        board = run(trun.execute(t))
+    finally:
+        t.close()
+    assert board["matches"]["infrastructure_errors"] == 2
+    rows = {r["model"]: r for r in board["models"]}
+    assert rows["reference/oracle"]["rating"] is not None  # the absent model does not block the others' rating
+    assert rows["reference/blind"]["rating"] is None and rows["reference/blind"]["flags"] == ["no_battles"]
+    t, healed = tournament(tmp_path, run="o", resume=True)
+    assert t.retried == 2 and healed["matches"] == {**healed["matches"], "finished": 3, "rated": 3, "errors": 0}
+    assert len(list((tmp_path / "o" / "failed").glob("*.json"))) == 1  # the failed conversation, kept
+    assert len(Store(tmp_path / "o" / STORE_NAME).match_ids()) == 3
+
+
+def test_a_pairwise_judge_that_cannot_be_reached_is_an_infrastructure_error(tmp_path: Path) -> None:
+    from agents.judge.pairwise_judge import ModelPairwiseJudge
+
+    t = trun.prepare({"models": "reference/oracle,reference/hedger", "scenarios": "derm-changing-mole",
+                      "out": str(tmp_path), "run": "j"}, None, resume=False)
+    down = ScriptedClient("judge", [ModelError("connection refused", retryable=False, error_class="connection")])
+    t.player.pairwise = ModelPairwiseJudge(down, "test/down", t.cast.gateway)
+    try:
+        board = run(trun.execute(t))
+    finally:
+        t.close()
+    assert board["matches"]["infrastructure_errors"] == 1 and board["matches"]["judge_errors"] == 0

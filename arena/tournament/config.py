@@ -28,7 +28,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from arena.config import Strict, read_toml
 from arena.echo import choices, clip, clip_path, quoted
@@ -41,9 +41,11 @@ from scenarios.library import ScenarioLibrary
 
 MAX_CONFIG_BYTES = 1_000_000
 MAX_MODELS = 200
+MAX_SEED = 2**63 - 1
 ModeChoice = Literal["default", "patient", "clinician", "all"]
 IDENTITY = ("models", "scenarios", "seeds", "seed", "mode", "scheduler", "matches", "judge", "simulator", "max_turns",
-            "bootstrap")
+            "bootstrap", "library")
+DEFAULT_OUT = "transcripts"
 STARTER = ("derm-changing-mole", "derm-ambiguous-lesion", "cxr-multiple-nodules", "xr-tibia-lucent-lesion")
 
 
@@ -51,7 +53,7 @@ class TournamentSettings(Strict):
     models: list[str] = Field(min_length=2, max_length=MAX_MODELS)
     scenarios: str = Field(default="all", max_length=10_000)
     seeds: int = Field(default=1, ge=1, le=1000)
-    seed: int = Field(default=0, ge=0, le=2**63 - 1)
+    seed: int = Field(default=0, ge=0, le=MAX_SEED)
     mode: ModeChoice = "default"
     scheduler: SchedulerName = "round-robin"
     matches: int | None = Field(default=None, ge=1, le=10_000_000)
@@ -61,7 +63,7 @@ class TournamentSettings(Strict):
     max_turns: int = Field(default=DEFAULT_MAX_TURNS, ge=1, le=MAX_TURNS)
     bootstrap: int = Field(default=1000, ge=10, le=100_000)
     run: str | None = None
-    out: str = "transcripts"
+    out: str = DEFAULT_OUT
     models_file: str | None = None
     base_url: str | None = None
     library: str | None = None
@@ -84,11 +86,17 @@ class TournamentSettings(Strict):
             raise ValueError(f"{repeated[0]} is listed more than once; a model meets the others, not itself")
         return value
 
+    @model_validator(mode="after")
+    def _seeds_fit(self) -> TournamentSettings:
+        if self.seed + self.seeds - 1 > MAX_SEED:
+            raise ValueError(f"seeds {self.seed}..{self.seed + self.seeds - 1} go past the largest seed, {MAX_SEED}")
+        return self
+
     def identity(self) -> dict[str, Any]:
         return self.model_dump(mode="json", include=set(IDENTITY))
 
 
-def _problem(exc: ValidationError) -> str:
+def problem(exc: ValidationError) -> str:
     first = exc.errors()[0]
     where = ".".join(str(p) for p in first["loc"]) or "(top level)"
     msg = str(first["msg"]).removeprefix("Value error, ")
@@ -108,17 +116,18 @@ def load_file(path: Path) -> dict[str, Any]:
     return data
 
 
-def settings(flags: dict[str, Any], file: Path | None) -> TournamentSettings:
-    """Flags (``None`` = not given) over the file's values over the defaults."""
-    values = load_file(file) if file is not None else {}
-    values.update({k: v for k, v in flags.items() if v is not None})
+def settings(given: dict[str, Any], file: Path | None) -> TournamentSettings:
+    """The options given (the file's, with the flags over them) over the defaults; ``file`` only names
+    the file in a message."""
+    flags = given
+    values = {k: v for k, v in flags.items() if v is not None}
     if "models" not in values:
         raise UsageError("arena tournament: --models is required (or models = [...] in --config)")
     try:
         return TournamentSettings.model_validate(values)
     except ValidationError as exc:
         where = f"--config {clip_path(file)}: " if file is not None else ""
-        raise UsageError(f"arena tournament: {where}{_problem(exc)}") from None
+        raise UsageError(f"arena tournament: {where}{problem(exc)}") from None
 
 
 def select_scenarios(library: ScenarioLibrary, selector: str) -> list[str]:

@@ -17,6 +17,7 @@ shown, and excluded from ratings; never a loss.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -41,6 +42,25 @@ _HEADER = re.compile(r"^\s{0,3}#{1,6}\s", re.MULTILINE)
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s", re.MULTILINE)
 _BOLD = re.compile(r"\*\*[^*\n]+\*\*|__[^_\n]+__")
 TRANSCRIPT_CACHE = 512  # transcripts kept in memory; the rest are read back from their files
+FAILED_DIR = "failed"  # transcripts of encounters that failed on infrastructure, kept when a resume retries them
+
+
+def set_aside(run_dir: Path, name: str) -> None:
+    """Move ``run_dir/name`` into ``run_dir/failed/`` (``name``, ``name.1``, ...): kept, never overwritten."""
+    source = run_dir / name
+    if not source.exists():
+        return
+    folder = run_dir / FAILED_DIR
+    folder.mkdir(exist_ok=True)
+    for k in range(10_000):
+        target = folder / (name if k == 0 else f"{name}.{k}")
+        try:
+            os.link(source, target)
+        except FileExistsError:
+            continue
+        source.unlink()
+        return
+    raise ArenaError(f"cannot set aside {name}: {folder} is full")
 
 
 def style_of(transcript: Transcript) -> Style:
@@ -112,14 +132,18 @@ class MatchPlayer:
 
     async def _obtain(self, enc_id: str, model: str, scenario_id: str, mode: Mode, seed: int) -> Played:
         if enc_id in self.stored:
-            transcript = self._load(self.run_dir / self.stored[enc_id], enc_id)
-            self._remember(transcript)
-            return Played(transcript, self.stored[enc_id])
+            known = self._load(self.run_dir / self.stored[enc_id], enc_id)
+            self._remember(known)
+            return Played(known, self.stored[enc_id])
         name = transcript_name(scenario_id, model, mode, seed)
         path = self.run_dir / name
+        transcript: Transcript | None = None
         if path.exists():  # written by a run that was killed before it recorded the match
             transcript = self._load(path, enc_id)
-        else:
+            if transcript.termination.is_infrastructure:  # a failure: kept aside, played again
+                set_aside(self.run_dir, name)
+                transcript = None
+        if transcript is None:
             scenario = self.library.get(scenario_id)
             plan = EncounterPlan(scenario, self.library.image_bytes(scenario), model, mode, seed, self.max_turns)
             transcript = await play(plan, self.cast, run=self.run, clock=self.clock)
@@ -144,7 +168,12 @@ class MatchPlayer:
         if error is None:
             try:
                 verdict = await self._compare(ta, tb, spec, calls)
-            except (JudgeFailed, NotGradeable) as exc:
+            except JudgeFailed as exc:
+                failed = [c for c in (exc.calls or calls) if c.error_class is not None]
+                transport = bool(failed) and all(c.error_class.is_infrastructure for c in failed  # type: ignore[union-attr]
+                                                 ) and not any(c.response is not None for c in failed)
+                error_kind, error = ("infrastructure" if transport else "judge"), str(exc)[:2000]
+            except NotGradeable as exc:
                 error_kind, error = "judge", str(exc)[:2000]
         pair_usage = UsageSummary.of(calls)
         if verdict is None or error is not None:

@@ -18,21 +18,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from pydantic import ValidationError
+
 from arena import composition
 from arena.cli_models import models_config
 from arena.cli_parser import version
 from arena.composition import Cast, build_cast, build_pairwise_judge, check_specs, with_base_url
-from arena.echo import clip, clip_path, quoted
+from arena.echo import clip, clip_path, exception_text, quoted
 from arena.encounter.clock import Clock
 from arena.errors import ArenaError, UsageError
 from arena.files import atomic_write
 from arena.judging.pairwise import PairwiseJudge
-from arena.runner import RUN_MARKER, check_run_name, new_run_name, prepare_run_dir
+from arena.runner import RUN_MARKER, check_run_name, new_run_name, prepare_run_dir, transcript_name
 from arena.schemas.calls import UsageSummary
+from arena.schemas.scenario import Mode
 from arena.terminal import dumps_json
-from arena.tournament.config import IDENTITY, TournamentSettings, slots
+from arena.tournament.config import DEFAULT_OUT, IDENTITY, TournamentSettings, load_file, problem, settings, slots
 from arena.tournament.executor import Executor, LocalExecutor
-from arena.tournament.play import MatchPlayer, MatchResult
+from arena.tournament.play import MatchPlayer, MatchResult, set_aside
 from arena.tournament.schedule import Scheduler, make_scheduler
 from arena.tournament.standings import leaderboard, subgroups_of
 from arena.tournament.store import STORE_NAME, Store
@@ -73,6 +76,7 @@ class Tournament:
     executor: Executor
     lock: IO[bytes]
     resumed: bool = False
+    retried: int = 0  # infrastructure-error matches a resume forgot, to play them again
 
     def close(self) -> None:
         self.cast.close()
@@ -81,7 +85,10 @@ class Tournament:
 
 
 def _lock(run_dir: Path, run: str) -> IO[bytes]:
-    handle = open(run_dir / RUN_MARKER, "rb")  # noqa: SIM115 - held for the tournament's life
+    try:
+        handle = open(run_dir / RUN_MARKER, "rb")  # noqa: SIM115 - held for the tournament's life
+    except OSError as exc:
+        raise UsageError(f"run {quoted(run)}: cannot open its marker {RUN_MARKER} ({exception_text(exc)})") from None
     try:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -91,70 +98,102 @@ def _lock(run_dir: Path, run: str) -> IO[bytes]:
 
 
 def resume_settings(stored: dict[str, Any], given: dict[str, Any], run: str) -> dict[str, Any]:
-    """The stored identity, with the flags that may change (concurrency, where models live); a given
-    flag that contradicts the stored run is refused."""
+    """The stored identity, with the options that may change (concurrency, where models and runs
+    live); a given option that contradicts the stored run is refused."""
     for key in IDENTITY:
         value = given.get(key)
         if value is None:
             continue
-        normal = TournamentSettings.model_validate({**stored, key: value}).identity()[key]
+        try:
+            normal = TournamentSettings.model_validate({**stored, key: value}).identity()[key]
+        except ValidationError as exc:
+            raise UsageError(f"--resume: {problem(exc)}") from None
         if normal != stored.get(key):
             was, now = clip(json.dumps(stored.get(key))), clip(json.dumps(normal))
             raise UsageError(f"--resume: run {quoted(run)} was started with {key} = {was}, not {now}; resume "
                              "without that option or start a new run")
     merged = dict(stored)
-    for key in ("concurrency", "models_file", "base_url", "out", "library"):
+    for key in ("concurrency", "models_file", "base_url", "out"):
         if given.get(key) is not None:
             merged[key] = given[key]
     return merged
+
+
+def _given(flags: dict[str, Any], config_file: Path | None) -> dict[str, Any]:
+    """The options given: the ``--config`` file's, then the flags over them."""
+    values = load_file(config_file) if config_file is not None else {}
+    values.update({k: v for k, v in flags.items() if v is not None})
+    return values
+
+
+def _reopen(given: dict[str, Any]) -> tuple[TournamentSettings, Path, IO[bytes], Store, int]:
+    """``--resume``: the run's folder locked, stale temporary files removed, its settings from the
+    store; matches that failed on infrastructure are forgotten (played again), their transcripts
+    set aside in ``failed/``."""
+    run = given.get("run")
+    if not run:
+        raise UsageError("--resume needs --run NAME: the run to resume")
+    check_run_name(run)
+    run_dir = Path(given.get("out") or DEFAULT_OUT) / run
+    if not (run_dir / STORE_NAME).is_file() or not (run_dir / RUN_MARKER).is_file():
+        raise UsageError(f"--resume: {clip_path(run_dir)} holds no tournament run; valid: the name of a "
+                         "tournament run in --out")
+    lock = _lock(run_dir, run)
+    try:
+        for stale in run_dir.glob(".*.tmp"):  # a write the killed run never finished (we hold the lock)
+            stale.unlink(missing_ok=True)
+        store = Store(run_dir / STORE_NAME)
+        try:
+            stored_run, stored = store.run_config()
+            s = TournamentSettings.model_validate(resume_settings(stored, given, run) | {"run": stored_run})
+            retried, failed = store.forget_infrastructure_errors()
+            for name in failed:
+                set_aside(run_dir, name)
+        except ValidationError as exc:
+            store.close()
+            raise ArenaError(f"store {clip_path(store.path)}: the stored settings are not valid ({problem(exc)})"
+                             ) from None
+        except BaseException:
+            store.close()
+            raise
+    except BaseException:
+        lock.close()
+        raise
+    return s, run_dir, lock, store, retried
 
 
 def prepare(flags: dict[str, Any], config_file: Path | None, *, resume: bool, clock: Clock | None = None,
             executor: Executor | None = None, command: str = "tournament") -> Tournament:
     """Every check before any match: settings, specs, scenarios, output folder; then the run is
     claimed (new) or reopened and locked (``resume``)."""
-    from arena.tournament.config import settings as read_settings
-
-    out = Path(flags.get("out") or "transcripts")
+    given = _given(flags, config_file)
+    retried = 0
     if resume:
-        run = flags.get("run")
-        if not run:
-            raise UsageError("--resume needs --run NAME: the run to resume")
-        check_run_name(run)
-        run_dir = out / run
-        store_path = run_dir / STORE_NAME
-        if not store_path.is_file():
-            raise UsageError(f"--resume: {clip_path(run_dir)} holds no tournament store; valid: the name of a "
-                             "tournament run in --out")
-        lock = _lock(run_dir, run)
-        for stale in run_dir.glob(".*.tmp"):  # a write the killed run never finished (we hold the lock)
-            stale.unlink(missing_ok=True)
-        store = Store(store_path)
-        try:
-            stored_run, stored = store.run_config()
-            s = TournamentSettings.model_validate(resume_settings(stored, flags, run) | {"run": stored_run})
-        except BaseException:
-            store.close()
-            lock.close()
-            raise
+        s, run_dir, lock, store, retried = _reopen(given)
+        run = str(s.run)
     else:
-        s = read_settings(flags, config_file)
+        s = settings(given, config_file)
         run = s.run or new_run_name(command)
         check_run_name(run)
-    library = ScenarioLibrary(Path(s.library) if s.library else SCENARIOS_ROOT)
-    config = with_base_url(models_config(Path(s.models_file) if s.models_file else None), s.base_url)
-    check_specs(s.models, s.simulator, s.judge, config)
-    for spec in s.models:
-        composition.registry().check(spec, config)
-    board = slots(library, s)
-    scheduler = make_scheduler(s.scheduler, s.models, board, seed=s.seed, matches=s.matches,
-                               batch_size=max(8, len(s.models) // 2))  # not --concurrency: a resume may change it
-    if not resume:
-        run_dir = prepare_run_dir(out, run)
-        lock = _lock(run_dir, run)
-        store = Store(run_dir / STORE_NAME, create=True)
-        store.init_run(run, s.model_dump(mode="json", exclude={"run"}), version())
-    cast = build_cast(simulator=s.simulator, judge=s.judge, config=config)
+    try:
+        library = ScenarioLibrary(Path(s.library) if s.library else SCENARIOS_ROOT)
+        config = with_base_url(models_config(Path(s.models_file) if s.models_file else None), s.base_url)
+        check_specs(s.models, s.simulator, s.judge, config)
+        _check_file_names(s.models)
+        board = slots(library, s)
+        scheduler = make_scheduler(s.scheduler, s.models, board, seed=s.seed, matches=s.matches,
+                                   batch_size=max(8, len(s.models) // 2))  # not --concurrency: a resume may change it
+        if not resume:
+            run_dir = prepare_run_dir(Path(s.out), run)
+            lock = _lock(run_dir, run)
+            store = Store(run_dir / STORE_NAME, create=True)
+            store.init_run(run, s.model_dump(mode="json", exclude={"run"}), version())
+        cast = build_cast(simulator=s.simulator, judge=s.judge, config=config)
+    except BaseException:
+        if resume:
+            store.close()
+            lock.close()
+        raise
     pairwise: PairwiseJudge | None = None
     if len(s.judge) == 1 and s.judge[0] != composition.RUBRIC:
         built = build_pairwise_judge(s.judge[0], config, cast.gateway)
@@ -163,7 +202,18 @@ def prepare(flags: dict[str, Any], config_file: Path | None, *, resume: bool, cl
                          stored={e["id"]: e["transcript"] for e in store.encounters()}, pairwise=pairwise, clock=clock)
     return Tournament(settings=s, run=run, run_dir=run_dir, store=store, library=library, cast=cast,
                       scheduler=scheduler, player=player, executor=executor or LocalExecutor(s.concurrency),
-                      lock=lock, resumed=resume)
+                      lock=lock, resumed=resume, retried=retried)
+
+
+def _check_file_names(models: list[str]) -> None:
+    """Two specs whose transcript files would share a name are refused before any work."""
+    seen: dict[str, str] = {}
+    for spec in models:
+        name = transcript_name("x", spec, Mode.PATIENT, 0)
+        if name in seen:
+            raise UsageError(f"--models: {quoted(seen[name])} and {quoted(spec)} would share transcript file names; "
+                             "name one of them through an endpoint of the models file")
+        seen[name] = spec
 
 
 async def execute(t: Tournament, on_progress: Callable[[Progress], None] | None = None,
@@ -199,7 +249,11 @@ async def execute(t: Tournament, on_progress: Callable[[Progress], None] | None 
             rounds = len({r for r, _ in t.store.scheduled()})
             t.store.schedule(batch, rounds)
             pending = t.store.unfinished()
+        before = progress.done
         await t.executor.run(pending, t.player.play, done)
+        if progress.done == before:  # nothing recorded: the store and the schedule disagree
+            raise ArenaError(f"store {clip_path(t.store.path)}: {len(pending)} scheduled matches were played but "
+                             "none could be recorded")
     return write_leaderboard(t)
 
 
@@ -230,7 +284,14 @@ def open_run(path: Path) -> tuple[Path, Store, TournamentSettings, str]:
     if not store_path.is_file():
         raise UsageError(f"{clip_path(run_dir)} is not a tournament run (no {STORE_NAME}); valid: a run folder "
                          "written by arena tournament or arena demo")
-    store = Store(store_path)
-    run, stored = store.run_config()
-    return run_dir, store, TournamentSettings.model_validate(stored), run
+    store = Store(store_path, read_only=True)
+    try:
+        run, stored = store.run_config()
+        return run_dir, store, TournamentSettings.model_validate(stored), run
+    except ValidationError as exc:
+        store.close()
+        raise ArenaError(f"store {clip_path(store_path)}: the stored settings are not valid ({problem(exc)})") from None
+    except BaseException:
+        store.close()
+        raise
 

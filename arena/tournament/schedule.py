@@ -20,9 +20,9 @@ from __future__ import annotations
 import hashlib
 import random
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import combinations
+from itertools import combinations, islice
 from typing import Literal, Protocol
 
 import numpy as np
@@ -71,17 +71,20 @@ class RoundRobin:
     limit: int | None = None
     name: str = "round-robin"
 
-    def all(self) -> list[MatchSpec]:
-        specs = [oriented(x, y, slot, self.seed) for slot in self.slots for x, y in combinations(self.models, 2)]
-        return specs[: self.limit] if self.limit is not None else specs
+    def _specs(self) -> Iterator[MatchSpec]:
+        specs = (oriented(x, y, slot, self.seed) for slot in self.slots for x, y in combinations(self.models, 2))
+        return islice(specs, self.limit) if self.limit is not None else specs
 
     @property
     def total(self) -> int:
-        return len(self.all())
+        n = len(self.slots) * len(self.models) * (len(self.models) - 1) // 2
+        return min(n, self.limit) if self.limit is not None else n
 
     def next_batch(self, scheduled: Sequence[MatchSpec], finished: Sequence[MatchRecord]) -> list[MatchSpec]:
+        if len(scheduled) >= self.total:
+            return []
         seen = {s.id for s in scheduled}
-        return [s for s in self.all() if s.id not in seen]
+        return [s for s in self._specs() if s.id not in seen]
 
 
 def _default_budget(models: Sequence[str], slots: Sequence[Slot]) -> int:

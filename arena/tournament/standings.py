@@ -48,18 +48,23 @@ def subgroups_of(scenario: Scenario) -> list[str]:
 def _ratings(models: Sequence[str], rated: Sequence[MatchRecord], *, rounds: int, seed: int
              ) -> tuple[list[dict[str, Any]] | None, list[list[str]], dict[str, tuple[float, float]]]:
     """Rows (None when not connected or nothing rated), the components, sandwich bounds per model."""
-    index = {m: i for i, m in enumerate(models)}
+    played = {m for r in rated for m in (r.spec.model_a, r.spec.model_b)}
+    active = [m for m in models if m in played]  # a model with no rated match is absent, not disconnected
+    index = {m: i for i, m in enumerate(active)}
     a = np.array([index[r.spec.model_a] for r in rated], dtype=np.int64)
     b = np.array([index[r.spec.model_b] for r in rated], dtype=np.int64)
-    comps = components(list(models), a, b)
+    comps = components(active, a, b)
     if not rated or len(comps) > 1:
         return None, comps, {}
-    bt = dedupe(a, b, np.array([r.score_a for r in rated]), n_models=len(models))
+    bt = dedupe(a, b, np.array([r.score_a for r in rated]), n_models=len(active))
     rating = fit(bt)
     iv = bootstrap(bt, rounds=rounds, seed=seed, rating=rating)
     sw = sandwich(bt, rating=rating)
-    robust = {m: (float(sw.low[i]), float(sw.high[i])) for i, m in enumerate(models)}
-    return [row.as_leaderboard_entry() for row in results(list(models), bt, iv)], comps, robust
+    robust = {m: (float(sw.low[i]), float(sw.high[i])) for i, m in enumerate(active)}
+    rows = [row.as_leaderboard_entry() for row in results(active, bt, iv)]
+    rows += [{"model": m, "rating": None, "ci_low": None, "ci_high": None, "rank": None, "matches": 0, "wins": 0,
+              "losses": 0, "ties": 0, "flags": ["no_battles"]} for m in models if m not in played]
+    return rows, comps, robust
 
 
 def _style(models: Sequence[str], rated: Sequence[MatchRecord]) -> dict[str, Any] | None:
@@ -138,9 +143,10 @@ def leaderboard(models: Sequence[str], matches: Sequence[MatchRecord], encounter
     scores = _scores(encounters, models)
     pk = pass_k(encounters, models, max(1, seeds))
     index = {m: i for i, m in enumerate(models)}
+    played = {m for r in rated for m in (r.spec.model_a, r.spec.model_b)}
     elo_view = elo([index[r.spec.model_a] for r in rated], [index[r.spec.model_b] for r in rated],
                    [r.score_a for r in rated], n_models=len(models), k=elo_k)
-    style = _style(models, rated) if rows is not None else None
+    style = _style([m for m in models if m in played], rated) if rows is not None else None
     if rows is None:  # no joint rating: the tallies, no numbers
         rows = [{"model": m, "rating": None, "ci_low": None, "ci_high": None, "rank": None,
                  **_tally(m, rated), "flags": []} for m in models]
@@ -148,9 +154,9 @@ def leaderboard(models: Sequence[str], matches: Sequence[MatchRecord], encounter
         m = row["model"]
         row.update({"sandwich_low": robust[m][0] if m in robust else None,
                     "sandwich_high": robust[m][1] if m in robust else None,
-                    "style_rating": style["models"][m] if style else None,
-                    "elo": round(float(elo_view[index[m]]), 1), **scores[m], "pass_k": pk[m]["pass_k"],
-                    "pass_1": pk[m]["pass_1"]})
+                    "style_rating": style["models"].get(m) if style else None,
+                    "elo": round(float(elo_view[index[m]]), 1) if m in played else None, **scores[m],
+                    "pass_k": pk[m]["pass_k"], "pass_1": pk[m]["pass_1"]})
     errors = [r for r in matches if not r.rated]
     return {
         "schema_version": LEADERBOARD_VERSION, "method": "bradley-terry", "run": run, "judge": judge,

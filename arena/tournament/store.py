@@ -12,14 +12,17 @@ A row in ``matches`` is the proof that a match is finished: ``--resume`` skips e
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from arena.echo import clip_path, exception_text
+from pydantic import ValidationError
+
+from arena.echo import clip, clip_path, exception_text
 from arena.errors import ArenaError
 from arena.schemas.calls import ImageRef
 from arena.schemas.transcript import Transcript
@@ -70,17 +73,43 @@ def image_hashes(transcript: Transcript) -> set[str]:
             if isinstance(part, ImageRef)}
 
 
-class Store:
-    """One run's store. Not thread-safe by design: the one writer is the tournament loop."""
+P = ParamSpec("P")
+R = TypeVar("R")
 
-    def __init__(self, path: Path, *, create: bool = False) -> None:
+
+def _guarded(method: Callable[Concatenate[Store, P], R]) -> Callable[Concatenate[Store, P], R]:
+    """A damaged store (SQLite errors, rows that are not what this arena wrote) is one ``ArenaError``
+    naming the file, never a traceback."""
+
+    @functools.wraps(method)
+    def wrapper(self: Store, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise ArenaError(f"store {clip_path(self.path)} is damaged or unreadable: {exception_text(exc)}") from None
+        except (ValidationError, ValueError, TypeError, KeyError) as exc:
+            raise ArenaError(f"store {clip_path(self.path)} holds a record this arena did not write: "
+                             f"{clip(str(exc).splitlines()[0], 200)}") from None
+
+    return wrapper
+
+
+class Store:
+    """One run's store. Not thread-safe by design: the one writer is the tournament loop.
+    ``read_only`` opens it without writing anything (``arena leaderboard``, ``arena export``)."""
+
+    def __init__(self, path: Path, *, create: bool = False, read_only: bool = False) -> None:
         if not create and not path.is_file():
             raise ArenaError(f"{clip_path(path)} is not a tournament store (no {STORE_NAME})")
         self.path = path
         try:
-            self._db = sqlite3.connect(path, isolation_level=None, timeout=30.0)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
+            if read_only:
+                self._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
+                                           timeout=30.0)
+            else:
+                self._db = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             if create:
                 self._db.executescript(_SCHEMA)
@@ -97,11 +126,13 @@ class Store:
 
     # -- run --------------------------------------------------------------------------------
 
+    @_guarded
     def init_run(self, name: str, config: dict[str, Any], version: str) -> None:
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.execute("INSERT INTO runs VALUES (?, ?, ?, ?)", (name, _now(), json.dumps(config), version))
 
+    @_guarded
     def run_config(self) -> tuple[str, dict[str, Any]]:
         row = self._db.execute("SELECT name, config FROM runs").fetchone()
         if row is None:
@@ -110,6 +141,7 @@ class Store:
 
     # -- schedule ---------------------------------------------------------------------------
 
+    @_guarded
     def schedule(self, specs: Sequence[MatchSpec], round_: int) -> None:
         """Record a batch before it is played (already scheduled ids are kept as they are)."""
         start = self._db.execute("SELECT COALESCE(MAX(seq), -1) + 1 FROM scheduled").fetchone()[0]
@@ -118,17 +150,27 @@ class Store:
             self._db.executemany("INSERT OR IGNORE INTO scheduled VALUES (?, ?, ?, ?)",
                                  [(s.id, round_, start + i, s.model_dump_json()) for i, s in enumerate(specs)])
 
+    @_guarded
     def scheduled(self) -> list[tuple[int, MatchSpec]]:
         rows = self._db.execute("SELECT round, spec FROM scheduled ORDER BY seq").fetchall()
         return [(r, MatchSpec.model_validate_json(s)) for r, s in rows]
 
+    @_guarded
     def unfinished(self) -> list[tuple[int, MatchSpec]]:
-        rows = self._db.execute("SELECT s.round, s.spec FROM scheduled s LEFT JOIN matches m ON m.id = s.id "
+        """Scheduled and not recorded. A row whose id is not its spec's (a store edited by hand) is refused."""
+        rows = self._db.execute("SELECT s.id, s.round, s.spec FROM scheduled s LEFT JOIN matches m ON m.id = s.id "
                                 "WHERE m.id IS NULL ORDER BY s.seq").fetchall()
-        return [(r, MatchSpec.model_validate_json(s)) for r, s in rows]
+        out = []
+        for match_id, round_, raw in rows:
+            spec = MatchSpec.model_validate_json(raw)
+            if spec.id != match_id:
+                raise ValueError(f"scheduled match {match_id} is not the id of its spec ({spec.id})")
+            out.append((round_, spec))
+        return out
 
     # -- encounters and matches ---------------------------------------------------------------
 
+    @_guarded
     def encounter_file(self, encounter_id: str) -> str | None:
         row = self._db.execute("SELECT transcript FROM encounters WHERE id = ?", (encounter_id,)).fetchone()
         return row[0] if row else None
@@ -149,6 +191,7 @@ class Store:
                                  [(transcript.encounter_id, transcript.verdict.judge, d.value, s.score)
                                   for d, s in transcript.verdict.scores.items()])
 
+    @_guarded
     def record_match(self, record: MatchRecord, encounters: Iterable[tuple[Transcript, str]]) -> bool:
         """Write the match and its encounters (those not stored yet) in one transaction. False if the
         match was already recorded (nothing is written twice)."""
@@ -166,6 +209,24 @@ class Store:
                               record.finished_at.isoformat()))
         return True
 
+    @_guarded
+    def forget_infrastructure_errors(self) -> tuple[int, list[str]]:
+        """For a resume: delete the matches that ended with an infrastructure error (so they are played
+        again) and the failed encounters no other match needs; returns how many matches and the
+        failed encounters' transcript files (the caller sets them aside)."""
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            n = self._db.execute("DELETE FROM matches WHERE outcome = 'error' AND "
+                                 "json_extract(record, '$.error_kind') = 'infrastructure'").rowcount
+            keep = "SELECT encounter_a FROM matches UNION SELECT encounter_b FROM matches"
+            files = [r[0] for r in self._db.execute(
+                f"SELECT transcript FROM encounters WHERE infrastructure = 1 AND id NOT IN ({keep})")]
+            self._db.execute(f"DELETE FROM verdicts WHERE encounter_id IN (SELECT id FROM encounters WHERE "
+                             f"infrastructure = 1 AND id NOT IN ({keep}))")
+            self._db.execute(f"DELETE FROM encounters WHERE infrastructure = 1 AND id NOT IN ({keep})")
+        return n, files
+
+    @_guarded
     def matches(self, *, scheduled_order: bool = False) -> list[MatchRecord]:
         """Finished matches in the order they finished, or in the order they were scheduled (the
         same in every run of the same settings, whatever the concurrency or an interruption)."""
@@ -174,9 +235,11 @@ class Store:
         rows = self._db.execute(query).fetchall()
         return [MatchRecord.model_validate_json(r[0]) for r in rows]
 
+    @_guarded
     def match_ids(self) -> list[str]:
         return [r[0] for r in self._db.execute("SELECT id FROM matches ORDER BY seq")]
 
+    @_guarded
     def encounters(self) -> list[dict[str, Any]]:
         """Every stored encounter with its scores (``scores`` empty when it was not judged)."""
         cols = ["id", "model", "scenario", "mode", "seed", "transcript", "termination", "infrastructure", "judged",
@@ -193,6 +256,7 @@ class Store:
 
     # -- ratings ----------------------------------------------------------------------------
 
+    @_guarded
     def snapshot(self, leaderboard: dict[str, Any]) -> None:
         n = self._db.execute("SELECT COUNT(*) FROM matches").fetchone()[0]
         with self._db:
@@ -200,5 +264,6 @@ class Store:
             self._db.execute("INSERT INTO rating_snapshots (created, matches, leaderboard) VALUES (?, ?, ?)",
                              (_now(), n, json.dumps(leaderboard)))
 
+    @_guarded
     def integrity(self) -> str:
         return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
