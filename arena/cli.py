@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from arena import cli_agreement, cli_models, cli_rejudge, cli_scenarios, cli_serve, cli_tournament
+from arena import cli_agreement, cli_models, cli_rejudge, cli_replay, cli_scenarios, cli_serve, cli_tournament
 from arena.cli_models import add_models_file_option, models_config
 from arena.cli_parser import (
     ArenaParser,
@@ -113,6 +113,8 @@ def build_parser() -> ArenaParser:
     cli_agreement.add_parser(sub)
     cli_rejudge.add_parser(sub)
     cli_tournament.add_parser(sub)
+    cli_replay.add_parser(sub)
+    cli_replay.add_rerun_parser(sub)
     return parser
 
 
@@ -293,6 +295,10 @@ def _run(argv: Sequence[str] | None) -> int:
         return cli_agreement.run(args, console)
     if args.command == "rejudge":
         return cli_rejudge.run(args, console)
+    if args.command == "replay":
+        return cli_replay.run(args, console)
+    if args.command == "rerun":
+        return cli_replay.run_rerun(args, console)
     if args.command in ("tournament", "leaderboard", "export"):
         return cli_tournament.run(args, console)
     if args.command == "demo":

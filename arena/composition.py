@@ -194,3 +194,48 @@ def leak_finder() -> Callable[[Scenario, str, Sequence[str]], str | None]:
     """How ``arena scenarios validate`` finds credit-earning phrases in simulator text: as the
     offline judge reads (synonyms, word order, units)."""
     return judge_finder
+
+
+def _replaying(calls: list[Any], role: str, spec: str, config: ModelsConfig, scenario: Scenario, seed: int,
+               http_client: Any = None) -> ModelClient:
+    """A :class:`arena.clients.replay.ReplayClient` of ``role``'s recorded calls that the gateway treats
+    exactly as the original client (its traits: image limits, params, prices; whether it sees images).
+    The original client is built only to read those traits: it is never called."""
+    from arena.clients.replay import ReplayClient
+    from arena.secrets import placeholder_keys
+
+    replay = ReplayClient(calls, role=role)
+    with placeholder_keys():
+        original = create_client(spec, scenario=scenario, seed=seed, config=config, http_client=http_client)
+    replay.name = original.name
+    replay.supports_images = original.supports_images
+    traits = getattr(original, "traits", None)
+    if traits is not None:
+        replay.traits = traits  # type: ignore[attr-defined]
+    return replay
+
+
+def replay_cast(transcript: Transcript, scenario: Scenario, config: ModelsConfig, gateway: Gateway,
+                ) -> tuple[ModelClient, Cast]:
+    """The target and the cast that re-execute ``transcript`` from its recorded responses: the target
+    (and a model simulator voice and a model judge, if it had them) replayed; the rule-based policy,
+    the template voice and the rubric judge run again as they are."""
+    target = _replaying(transcript.calls, "target", transcript.target, config, scenario, transcript.seed)
+    policy = RuleBasedPolicy()
+    sim = default_simulator()
+    if transcript.simulator != policy.name:
+        prefix = f"{policy.name}+"
+        if not transcript.simulator.startswith(prefix):
+            raise UsageError(f"rerun: simulator {quoted(transcript.simulator)} is not one this arena plays; valid: "
+                             f"{policy.name} or {prefix}<model spec>")
+        spec = transcript.simulator[len(prefix):]
+        voice = ModelVoice(_replaying(transcript.calls, "simulator", spec, config, scenario, transcript.seed), spec)
+        sim = Simulator(policy=policy, reader=assess_answer, voice=voice)
+    judge: Judge = RubricJudge()
+    name = transcript.judge or (transcript.verdict.judge if transcript.verdict else None)
+    if name is not None and name != RubricJudge.name:
+        if transcript.verdict is not None and transcript.verdict.panel:
+            raise UsageError("rerun: a jury's verdict cannot be replayed yet; rejudge it instead (arena rejudge)")
+        judge = ModelJudge(_replaying(transcript.calls, "judge", name, config, scenario, transcript.seed), name,
+                           gateway)
+    return target, Cast(config=config, gateway=gateway, simulator=sim, judge=judge)

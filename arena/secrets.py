@@ -10,10 +10,26 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 _KEY_LIKE = re.compile(r"(?:API_KEY|_KEY|_TOKEN|_SECRET|PASSWORD)\Z", re.I)
 _named: set[str] = set()
 MIN_SECRET_CHARS = 6  # shorter values would redact ordinary words
+PLACEHOLDER_KEY = "no-call-replay"  # the key a client gets when it is built only to read its traits
+_placeholder: ContextVar[bool] = ContextVar("placeholder_keys", default=False)
+
+
+@contextmanager
+def placeholder_keys() -> Iterator[None]:
+    """Within: a missing key reads as :data:`PLACEHOLDER_KEY`, for clients built only to read their
+    traits (``arena rerun`` replays recorded responses and never calls them)."""
+    token = _placeholder.set(True)
+    try:
+        yield
+    finally:
+        _placeholder.reset(token)
 
 
 def register_key_variable(name: str) -> None:
@@ -38,4 +54,6 @@ def redact(text: str) -> str:
 def read_key(variable: str) -> str | None:
     register_key_variable(variable)
     value = os.environ.get(variable)
+    if not value and _placeholder.get():
+        return PLACEHOLDER_KEY
     return value if value else None
