@@ -115,6 +115,7 @@ def build_parser() -> ArenaParser:
     cli_tournament.add_parser(sub)
     cli_replay.add_parser(sub)
     cli_replay.add_rerun_parser(sub)
+    cli_replay.add_fork_parser(sub)
     return parser
 
 
@@ -299,6 +300,8 @@ def _run(argv: Sequence[str] | None) -> int:
         return cli_replay.run(args, console)
     if args.command == "rerun":
         return cli_replay.run_rerun(args, console)
+    if args.command == "fork":
+        return cli_replay.run_fork(args, console)
     if args.command in ("tournament", "leaderboard", "export"):
         return cli_tournament.run(args, console)
     if args.command == "demo":

@@ -23,7 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from arena.cli_models import add_models_file_option, models_config
-from arena.cli_parser import path_arg
+from arena.cli_parser import int_in, path_arg, seed_arg
 from arena.echo import clip
 from arena.records import load_transcript
 from arena.schemas.calls import ImageRef
@@ -50,6 +50,43 @@ def add_rerun_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[t
     rerun.add_argument("--base-url", metavar="URL", help="base URL of openai-compatible/<model> specs (read for the "
                        "endpoint's settings; nothing is called)")
     rerun.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def add_fork_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    fork = sub.add_parser("fork", help="what if another model had answered from turn K on: replay the turns before K, "
+                          "play the rest with --target, judge, save linked to the parent")
+    fork.add_argument("transcript", type=path_arg, metavar="TRANSCRIPT", help="the parent transcript JSON file")
+    fork.add_argument("--at-turn", type=int_in(1, 10_000), required=True, metavar="K",
+                      help="the first turn of the branch (turns 0..K-1 are the parent's)")
+    fork.add_argument("--target", required=True, metavar="SPEC", help="the model that plays the branch")
+    fork.add_argument("--seed", type=seed_arg, metavar="N", help="simulator seed of the branch (default: the parent's)")
+    fork.add_argument("--out", type=path_arg, metavar="DIR", help="where to save it (default: beside the parent)")
+    fork.add_argument("--judge", action="append", metavar="SPEC", help="who grades the branch (default: rubric)")
+    fork.add_argument("--library", type=path_arg, default=SCENARIOS_ROOT, metavar="ROOT",
+                      help="scenario library root (default: the built-in one)")
+    add_models_file_option(fork)
+    fork.add_argument("--base-url", metavar="URL", help="base URL of openai-compatible/<model> specs")
+    fork.add_argument("--json", action="store_true", help="print the branch's path and scores as JSON")
+
+
+def run_fork(args: argparse.Namespace, console: Console) -> int:
+    from arena.composition import check_specs, with_base_url
+    from arena.rerun import fork
+
+    config = with_base_url(models_config(args.models_file), args.base_url)
+    check_specs([args.target], "rule-based", args.judge or ["rubric"], config)
+    branch, where = asyncio.run(fork(Path(args.transcript), at_turn=args.at_turn, target=args.target, seed=args.seed,
+                                     library=ScenarioLibrary(args.library), config=config, judge=args.judge,
+                                     out=args.out))
+    scores = {d.value: s.score for d, s in branch.verdict.scores.items()} if branch.verdict else None
+    if args.json:
+        print(dumps_json({"transcript": str(where), "encounter_id": branch.encounter_id,
+                          "parent": branch.parent.model_dump(mode="json") if branch.parent else None,
+                          "termination": branch.termination.value, "scores": scores}))
+        return 0
+    replay(branch, console)
+    console.print(Text(f"fork of {args.transcript} at turn {args.at_turn}: {where}"), soft_wrap=True)
+    return 0
 
 
 def run_rerun(args: argparse.Namespace, console: Console) -> int:

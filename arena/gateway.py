@@ -20,6 +20,7 @@ from typing import Literal
 from arena.cache import ResponseCache
 from arena.clients.base import ClientTraits, effective_params, prepare_messages, traits_of
 from arena.clients.images import fit_image
+from arena.clients.replay import full_messages
 from arena.encounter.clock import Clock, SystemClock
 from arena.errors import ModelError
 from arena.limits import MAX_ANSWER_CHARS
@@ -223,6 +224,14 @@ class Gateway:
                 if self.cache is not None and traits.cacheable and finished.error_class is None:
                     self.cache.put(key, response)
                 return CallResult(response, finished)
+
+    def continue_scope(self, scope: str, calls: list[ModelCall]) -> None:
+        """Make ``scope`` carry on after ``calls`` (a fork resuming from a checkpoint): call numbers
+        continue and the next request of each role shares its prefix with the last recorded one."""
+        for role in dict.fromkeys(c.role for c in calls):
+            own = [c for c in calls if c.role == role]
+            self._counters[f"{scope}|{role}"] = len(own)
+            self._previous[f"{scope}|{role}"] = full_messages(own)[-1]
 
     def forget(self, scope: str) -> None:
         """Drop what is kept of an encounter's calls once it is over."""

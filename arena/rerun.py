@@ -19,10 +19,13 @@ from pathlib import Path
 
 from arena import composition
 from arena.config import ModelsConfig
+from arena.encounter.clock import SystemClock
+from arena.encounter.fork import fork_encounter
 from arena.errors import UsageError
+from arena.files import atomic_write
 from arena.gateway import Gateway
 from arena.records import load_transcript
-from arena.runner import EncounterPlan, play
+from arena.runner import EncounterPlan, judge_transcript, play, transcript_name
 from arena.schemas.transcript import Transcript
 from scenarios.library import ScenarioLibrary
 
@@ -105,3 +108,42 @@ async def rerun(path: Path, *, library: ScenarioLibrary, config: ModelsConfig | 
         again = again.model_copy(update={"match_id": t.match_id})
     text = again.model_dump_json(indent=2) + "\n"
     return RerunResult(text == stored_text, stored_text, text, first_difference(stored_text, text))
+
+
+async def fork(path: Path, *, at_turn: int, target: str, seed: int | None, library: ScenarioLibrary,
+               config: ModelsConfig | None = None, judge: list[str] | None = None,
+               out: Path | None = None) -> tuple[Transcript, Path]:
+    """``arena fork``: the parent's turns before ``at_turn`` kept, the rest played by ``target``
+    (and ``seed``), judged, saved next to the parent (or in ``out``) and linked to it."""
+    config = config or ModelsConfig()
+    parent = load_transcript(path)
+    if parent.termination.is_infrastructure:
+        raise UsageError(f"fork: {path.name} ended with {parent.termination.value}; its recorded responses do not "
+                         "reach the end")
+    if parent.simulator != "rule-based/v1":
+        raise UsageError(f"fork: the simulator {parent.simulator!r} cannot go on past its recording; valid: "
+                         "transcripts played with the rule-based simulator and template voice")
+    composition.registry().check(target, config)
+    scenario = library.get(parent.scenario_id)
+    parent_clock = RecordedClock.of(parent)
+    gateway = Gateway(clock=parent_clock, seed=parent.seed)
+    replay, replayed = composition.replay_cast(parent, scenario, config, gateway)
+    cast = composition.build_cast(judge=judge or [composition.RUBRIC], config=config, gateway=gateway)
+    folder = out or path.parent
+    from arena.files import prepare_output_dir
+
+    prepare_output_dir(folder)
+    branch = await fork_encounter(parent, at_turn=at_turn, scenario=scenario, images=library.image_bytes(scenario),
+                                  replay=replay, parent_clock=parent_clock, target=cast.target(target),
+                                  target_spec=target, simulator=replayed.simulator,
+                                  system_prompt=composition.target_system_prompt(parent.mode), gateway=gateway,
+                                  seed=seed, run=parent.run)
+    gateway.clock = SystemClock()  # the recording is spent: the branch's own calls (a model judge) take real time
+    branch = await judge_transcript(branch, scenario, cast)
+    name = transcript_name(parent.scenario_id, target, parent.mode, branch.seed).removesuffix(".json")
+    where = folder / f"{name}__{branch.encounter_id}.json"
+    try:
+        atomic_write(where, branch.model_dump_json(indent=2) + "\n", overwrite=False)
+    except FileExistsError:
+        raise UsageError(f"fork: {where} already exists (the same fork); not overwritten") from None
+    return branch, where

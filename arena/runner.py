@@ -83,13 +83,19 @@ async def play(plan: EncounterPlan, cast: Cast | None = None, *, run: str | None
         plan.scenario, cast.target(plan.target_spec), plan.images, simulator=cast.simulator,
         system_prompt=composition.target_system_prompt(plan.mode), mode=plan.mode, seed=plan.seed,
         max_turns=plan.max_turns, clock=clock, run=run, gateway=cast.gateway, target_spec=plan.target_spec)
+    return await judge_transcript(transcript, plan.scenario, cast)
+
+
+async def judge_transcript(transcript: Transcript, scenario: Scenario, cast: Cast) -> Transcript:
+    """The verdict (or the judge error) and the closing differential added; an infrastructure
+    failure comes back unjudged."""
     if transcript.termination.is_infrastructure:
         return transcript
     judge_calls: list[ModelCall] = []
     update: dict[str, object] = {"judge": cast.judge.name,
-                                 "closing_differential": composition.closing_differential(transcript, plan.scenario)}
+                                 "closing_differential": composition.closing_differential(transcript, scenario)}
     try:
-        update["verdict"] = await cast.judge.judge(transcript, plan.scenario, calls=judge_calls)
+        update["verdict"] = await cast.judge.judge(transcript, scenario, calls=judge_calls)
     except JudgeFailed as exc:
         judge_calls = judge_calls or exc.calls
         update["judge_error"] = JudgeError(judge=cast.judge.name, message=str(exc)[:2000],

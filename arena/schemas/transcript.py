@@ -125,6 +125,16 @@ class InfraError(Record):
     message: str
 
 
+class ForkOrigin(Record):
+    """Where a forked transcript branched off: its parent encounter and the turn it replaced."""
+
+    encounter_id: str = Field(description="The parent transcript's encounter id")
+    run: str | None = None
+    target: str = Field(description="The parent's target")
+    seed: int
+    at_turn: int = Field(ge=1, description="Turns before this index are the parent's; from it on the branch's")
+
+
 class Transcript(Record):
     schema_version: Literal[1] = 1
     encounter_id: str
@@ -151,6 +161,7 @@ class Transcript(Record):
     judge_error: JudgeError | None = None
     closing_differential: ClosingDifferential | None = Field(
         default=None, description="Diagnoses and probabilities of the target's closing answer, as read")
+    parent: ForkOrigin | None = Field(default=None, description="Set on a fork (arena fork): where it branched")
 
     def target_turns(self) -> list[Turn]:
         return [turn for turn in self.turns if turn.role == "target"]
