@@ -70,10 +70,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     lb.add_argument("--json", action="store_true", help="print the leaderboard document on stdout")
 
     ex = sub.add_parser("export", help="export a run for other tools")
-    ex.add_argument("kind", choices=["battles"], help="battles: Chatbot Arena's battle JSON")
+    ex.add_argument("kind", choices=["battles", "inspect"],
+                    help="battles: Chatbot Arena's battle JSON (a tournament run); inspect: inspect_ai eval logs, one "
+                         "per model (any run; needs the inspect extra)")
     ex.add_argument("run_path", metavar="RUN", help="a run folder, or a run name under --runs")
     ex.add_argument("--runs", type=path_arg, default=TRANSCRIPTS_ROOT, metavar="DIR", help="folder of runs")
-    ex.add_argument("--out", metavar="FILE", help="where to write (default: RUN/battles.json; - for stdout)")
+    ex.add_argument("--out", metavar="FILE|DIR", help="battles: the file (default: RUN/battles.json; - for stdout); "
+                    "inspect: the folder (default: RUN/inspect/)")
 
 
 def _flags(args: argparse.Namespace) -> dict[str, Any]:
@@ -210,6 +213,18 @@ def battles(store: Store, run: str) -> list[dict[str, Any]]:
 
 
 def export(args: argparse.Namespace, console: Console) -> int:
+    if args.kind == "inspect":
+        from arena.export_inspect import export as export_inspect
+
+        path = Path(args.run_path)
+        run_dir = path if path.is_dir() else args.runs / args.run_path
+        if not run_dir.is_dir():
+            raise UsageError(f"no run folder {clip_path(path)} (nor {clip_path(run_dir)}); valid: a folder written "
+                             "by arena match, demo or tournament")
+        written = export_inspect(run_dir, Path(args.out) if args.out else None)
+        console.print(Text(f"{len(written)} inspect_ai eval logs written to {written[0].parent}/ (open with: "
+                           f"inspect view --log-dir {written[0].parent})"), soft_wrap=True)
+        return 0
     run_dir, store, _, run = tournament_run.open_run(_run_folder(args.run_path, args.runs))
     try:
         records = battles(store, run)
