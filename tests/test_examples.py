@@ -1,9 +1,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
-from arena.examples import EXAMPLES, EXAMPLES_DIR, drift, render_examples
+import pytest
+
+from arena.cli import main
+from arena.examples import EXAMPLE_RUN, EXAMPLES, EXAMPLES_DIR, drift, render_examples, render_run, run_drift
 from arena.schemas.transcript import TerminationReason, Transcript
 
 
@@ -29,3 +33,22 @@ def test_drift_is_detected(tmp_path: Path) -> None:
     (tmp_path / "stale.json").write_text("{}")
     assert drift(expected, tmp_path) == [f"{first}: differs from what the code produces",
                                          "stale.json: not an example any more"]
+
+
+def test_the_committed_example_run_is_what_the_code_produces(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """The small tournament run in ``transcripts/examples/examples-run/``: its transcripts and
+    leaderboard byte for byte, its store's matches by content; and the commands a new user tries
+    first work on it as committed."""
+    files, _, outcomes = asyncio.run(render_run())
+    assert len(files) == 7 and "leaderboard.json" in files and len(outcomes) == 6
+    assert run_drift(files, outcomes) == []
+    folder = EXAMPLES_DIR / EXAMPLE_RUN
+    assert main(["leaderboard", str(folder), "--json"]) == 0
+    board = json.loads(capsys.readouterr().out)
+    assert board == json.loads(files["leaderboard.json"]) and board["models"][0]["model"] == "reference/oracle"
+    one = next(folder.glob("derm-changing-mole__reference_oracle__*.json"))
+    assert main(["rerun", str(one)]) == 0 and main(["replay", str(one)]) == 0
+    assert main(["export", "battles", str(folder), "--out", str(tmp_path / "b.json")]) == 0
+    assert len(json.loads((tmp_path / "b.json").read_text())) == 6
+    assert not list(folder.glob("*-wal")) and not list(folder.glob("*-shm"))  # nothing left beside the store

@@ -102,6 +102,9 @@ class MatchPlayer:
     _flight: dict[str, asyncio.Task[Played]] = field(default_factory=dict)
     _counted: set[str] = field(default_factory=set)  # encounters whose usage a match result has reported
 
+    def _now(self) -> datetime:
+        return self.clock.now() if self.clock is not None else datetime.now(UTC)
+
     def _remember(self, transcript: Transcript) -> None:
         self._cache[transcript.encounter_id] = transcript
         self._cache.move_to_end(transcript.encounter_id)
@@ -178,10 +181,10 @@ class MatchPlayer:
         pair_usage = UsageSummary.of(calls)
         if verdict is None or error is not None:
             record = MatchRecord(**base, outcome="error", error_kind=error_kind, error=error,  # type: ignore[arg-type]
-                                 usage=pair_usage, finished_at=datetime.now(UTC))
+                                 usage=pair_usage, finished_at=self._now())
         else:
             record = MatchRecord(**base, outcome=verdict.winner, method=verdict.method,  # type: ignore[arg-type]
-                                 pairwise=verdict, usage=pair_usage, finished_at=datetime.now(UTC))
+                                 pairwise=verdict, usage=pair_usage, finished_at=self._now())
         return MatchResult(record, new, usage + pair_usage)
 
     def recorded(self, result: MatchResult) -> None:

@@ -67,8 +67,12 @@ def _ratings(models: Sequence[str], rated: Sequence[MatchRecord], *, rounds: int
     return rows, comps, robust
 
 
+STYLE_MIN_PER_PARAMETER = 5  # rated matches per fitted parameter (models + covariates) before style control
+
+
 def _style(models: Sequence[str], rated: Sequence[MatchRecord]) -> dict[str, Any] | None:
-    if len(rated) < 2:
+    """Style-controlled ratings, or None with too few matches to separate style from skill."""
+    if len(rated) < STYLE_MIN_PER_PARAMETER * (len(models) + len(STYLE_COLUMNS)):
         return None
     index = {m: i for i, m in enumerate(models)}
     a = np.array([index[r.spec.model_a] for r in rated])
