@@ -11,7 +11,7 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,7 @@ from arena.schemas.calls import UsageSummary
 from arena.schemas.scenario import Dimension
 from arena.schemas.transcript import Transcript
 from arena.terminal import dumps_json, error_line, make_console
+from arena.tournament.run import Tournament
 from arena.tournament.store import STORE_NAME, Store
 from scenarios.library import SCENARIOS_ROOT, ScenarioLibrary
 
@@ -253,7 +254,7 @@ def _demo(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def _stored_encounters(tournament: Any) -> list[dict[str, Any]]:
+def _stored_encounters(tournament: Tournament) -> list[dict[str, Any]]:
     store = Store(tournament.run_dir / STORE_NAME)
     try:
         return store.encounters()
@@ -286,27 +287,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def _run(argv: Sequence[str] | None) -> int:
     args = parse_args(argv)
     console = make_console()
-    if args.command == "scenarios":
-        return cli_scenarios.run(args, console)
-    if args.command == "models":
-        return cli_models.run(args, console)
-    if args.command == "serve":
-        return cli_serve.run(args, console)
-    if args.command == "agreement":
-        return cli_agreement.run(args, console)
-    if args.command == "rejudge":
-        return cli_rejudge.run(args, console)
-    if args.command == "replay":
-        return cli_replay.run(args, console)
-    if args.command == "rerun":
-        return cli_replay.run_rerun(args, console)
-    if args.command == "fork":
-        return cli_replay.run_fork(args, console)
-    if args.command in ("tournament", "leaderboard", "export"):
-        return cli_tournament.run(args, console)
-    if args.command == "demo":
-        return _demo(args, console)
-    return asyncio.run(_match(args, console))
+    handlers: dict[str, Callable[[argparse.Namespace, Console], int]] = {
+        "scenarios": cli_scenarios.run, "models": cli_models.run, "serve": cli_serve.run,
+        "agreement": cli_agreement.run, "rejudge": cli_rejudge.run, "replay": cli_replay.run,
+        "rerun": cli_replay.run_rerun, "fork": cli_replay.run_fork, "tournament": cli_tournament.run,
+        "leaderboard": cli_tournament.run, "export": cli_tournament.run, "demo": _demo,
+        "match": lambda a, c: asyncio.run(_match(a, c)),
+    }
+    return handlers[args.command](args, console)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -70,11 +70,11 @@ def add_fork_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def run_fork(args: argparse.Namespace, console: Console) -> int:
-    from arena.composition import check_specs, with_base_url
+    from arena.composition import RUBRIC, RULE_BASED, check_specs, with_base_url
     from arena.rerun import fork
 
     config = with_base_url(models_config(args.models_file), args.base_url)
-    check_specs([args.target], "rule-based", args.judge or ["rubric"], config)
+    check_specs([args.target], RULE_BASED, args.judge or [RUBRIC], config)
     branch, where = asyncio.run(fork(Path(args.transcript), at_turn=args.at_turn, target=args.target, seed=args.seed,
                                      library=ScenarioLibrary(args.library), config=config, judge=args.judge,
                                      out=args.out))

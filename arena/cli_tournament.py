@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,8 @@ from arena.runner import check_run_name
 from arena.terminal import dumps_json, make_console
 from arena.tournament import run as tournament_run
 from arena.tournament.schedule import SCHEDULERS
-from arena.tournament.store import Store
+from arena.tournament.store import STORE_NAME, Store
+from scenarios.library import SCENARIOS_ROOT, ScenarioLibrary
 
 TRANSCRIPTS_ROOT = Path("transcripts")
 FLAGS = ("models", "scenarios", "seeds", "seed", "mode", "scheduler", "matches", "concurrency", "judge", "simulator",
@@ -106,11 +106,6 @@ class LiveProgress:
             self.bar.update(self.task, total=p.total, completed=p.done, rate=rate, extra=extra)
 
 
-async def _play(t: tournament_run.Tournament, show: Callable[[tournament_run.Progress], None] | None,
-                ) -> dict[str, Any]:
-    return await tournament_run.execute(t, on_progress=show)
-
-
 def run_tournament(flags: dict[str, Any], config: Path | None, *, resume: bool, json_out: bool, console: Console,
                    title: str = "Tournament", command: str = "tournament", quiet: bool = False,
                    ) -> tuple[tournament_run.Tournament, dict[str, Any]]:
@@ -125,9 +120,9 @@ def run_tournament(flags: dict[str, Any], config: Path | None, *, resume: bool, 
     try:
         if live:
             with live.bar:
-                board = asyncio.run(_play(t, live))
+                board = asyncio.run(tournament_run.execute(t, on_progress=live))
         else:
-            board = asyncio.run(_play(t, None))
+            board = asyncio.run(tournament_run.execute(t))
     except KeyboardInterrupt:
         t.close()
         report(f"arena: finished matches are kept; continue with: arena tournament --run {t.run} "
@@ -167,19 +162,16 @@ def print_board(console: Console, board: dict[str, Any], title: str) -> None:
 
 def _run_folder(run: str, root: Path) -> Path:
     path = Path(run)
-    if (path / "arena.sqlite").is_file():
-        return path
-    if (root / run / "arena.sqlite").is_file():
-        return root / run
-    raise UsageError(f"no tournament run {clip_path(path)} (looked for {clip_path(path)}/arena.sqlite and "
-                     f"{clip_path(root / run)}/arena.sqlite); valid: a folder written by arena tournament or demo")
+    for folder in (path, root / run):
+        if (folder / STORE_NAME).is_file():
+            return folder
+    raise UsageError(f"no tournament run {clip_path(path)} (looked for {clip_path(path)}/{STORE_NAME} and "
+                     f"{clip_path(root / run)}/{STORE_NAME}); valid: a folder written by arena tournament or demo")
 
 
 def leaderboard(args: argparse.Namespace, console: Console) -> int:
     run_dir, store, s, run = tournament_run.open_run(_run_folder(args.run_path, args.out))
     try:
-        from scenarios.library import SCENARIOS_ROOT, ScenarioLibrary
-
         library = ScenarioLibrary(Path(s.library) if s.library else SCENARIOS_ROOT)
         board = tournament_run.standings_of(store, library, s, run)
     finally:

@@ -22,7 +22,7 @@ from arena.config import ModelsConfig
 from arena.encounter.clock import SystemClock
 from arena.encounter.fork import fork_encounter
 from arena.errors import UsageError
-from arena.files import atomic_write
+from arena.files import atomic_write, prepare_output_dir
 from arena.gateway import Gateway
 from arena.records import load_transcript
 from arena.runner import EncounterPlan, judge_transcript, play, transcript_name
@@ -120,7 +120,7 @@ async def fork(path: Path, *, at_turn: int, target: str, seed: int | None, libra
     if parent.termination.is_infrastructure:
         raise UsageError(f"fork: {path.name} ended with {parent.termination.value}; its recorded responses do not "
                          "reach the end")
-    if parent.simulator != "rule-based/v1":
+    if parent.simulator != composition.default_simulator().name:
         raise UsageError(f"fork: the simulator {parent.simulator!r} cannot go on past its recording; valid: "
                          "transcripts played with the rule-based simulator and template voice")
     composition.registry().check(target, config)
@@ -130,8 +130,6 @@ async def fork(path: Path, *, at_turn: int, target: str, seed: int | None, libra
     replay, replayed = composition.replay_cast(parent, scenario, config, gateway)
     cast = composition.build_cast(judge=judge or [composition.RUBRIC], config=config, gateway=gateway)
     folder = out or path.parent
-    from arena.files import prepare_output_dir
-
     prepare_output_dir(folder)
     branch = await fork_encounter(parent, at_turn=at_turn, scenario=scenario, images=library.image_bytes(scenario),
                                   replay=replay, parent_clock=parent_clock, target=cast.target(target),

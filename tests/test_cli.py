@@ -62,6 +62,9 @@ def test_demo_json_ranks_oracle_first_on_accuracy(tmp_path: Path, capsys: pytest
     assert len(list(run_dir.glob("*__s*.json"))) == len(data["transcripts"]) >= 18
     board = data["leaderboard"]
     assert board["models"][0]["model"] == "reference/oracle" and board["matches"]["rated"] == 4 * 36
+    rating = {r["model"]: r["rating"] for r in board["models"]}
+    for gaming in ("reference/echo", "reference/boilerplate", "reference/keyword-stuffer"):
+        assert rating[gaming] < rating["reference/blind"], gaming  # echoing, boilerplate, stuffing win no rating
     assert json.loads((run_dir / "leaderboard.json").read_text()) == board
 
 

@@ -44,3 +44,7 @@ def test_export_inspect_of_a_folder_without_transcripts_is_one_line(tmp_path: Pa
     assert main(["export", "inspect", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "no transcripts" in err and len(err.strip().splitlines()) == 1
+    (tmp_path / "x.json").write_text('{"turns": "\u001b[2J"}')  # not a transcript, with a terminal escape
+    assert main(["export", "inspect", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "x.json" in err and "\x1b" not in err and len(err.strip().splitlines()) == 1

@@ -119,8 +119,7 @@ def load_file(path: Path) -> dict[str, Any]:
 def settings(given: dict[str, Any], file: Path | None) -> TournamentSettings:
     """The options given (the file's, with the flags over them) over the defaults; ``file`` only names
     the file in a message."""
-    flags = given
-    values = {k: v for k, v in flags.items() if v is not None}
+    values = {k: v for k, v in given.items() if v is not None}
     if "models" not in values:
         raise UsageError("arena tournament: --models is required (or models = [...] in --config)")
     try:

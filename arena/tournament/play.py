@@ -167,7 +167,8 @@ class MatchPlayer:
                     overall_a=ta.verdict.overall if ta.verdict else None,
                     overall_b=tb.verdict.overall if tb.verdict else None)
         calls: list[ModelCall] = []
-        error_kind, error, verdict = _not_comparable(ta, tb)
+        error_kind, error = _not_comparable(ta, tb)
+        verdict: PairwiseVerdict | None = None
         if error is None:
             try:
                 verdict = await self._compare(ta, tb, spec, calls)
@@ -202,13 +203,14 @@ class MatchPlayer:
                              target_b=spec.model_b, length_a=target_length(ta), length_b=target_length(tb))
 
 
-def _not_comparable(ta: Transcript, tb: Transcript) -> tuple[str | None, str | None, None]:
+def _not_comparable(ta: Transcript, tb: Transcript) -> tuple[str | None, str | None]:
+    """Why the two cannot be compared (kind, message), or (None, None)."""
     for side, t in (("A", ta), ("B", tb)):
         if t.termination.is_infrastructure:
             detail = t.errors[-1].message if t.errors else t.termination.value
-            return "infrastructure", f"{side} ({t.target}) ended with {t.termination.value}: {detail}"[:2000], None
+            return "infrastructure", f"{side} ({t.target}) ended with {t.termination.value}: {detail}"[:2000]
     for side, t in (("A", ta), ("B", tb)):
         if t.verdict is None:
             why = t.judge_error.message if t.judge_error else "no verdict"
-            return "judge", f"{side} ({t.target}) was not judged: {why}"[:2000], None
-    return None, None, None
+            return "judge", f"{side} ({t.target}) was not judged: {why}"[:2000]
+    return None, None

@@ -75,7 +75,6 @@ class Tournament:
     player: MatchPlayer
     executor: Executor
     lock: IO[bytes]
-    resumed: bool = False
     retried: int = 0  # infrastructure-error matches a resume forgot, to play them again
 
     def close(self) -> None:
@@ -202,7 +201,7 @@ def prepare(flags: dict[str, Any], config_file: Path | None, *, resume: bool, cl
                          stored={e["id"]: e["transcript"] for e in store.encounters()}, pairwise=pairwise, clock=clock)
     return Tournament(settings=s, run=run, run_dir=run_dir, store=store, library=library, cast=cast,
                       scheduler=scheduler, player=player, executor=executor or LocalExecutor(s.concurrency),
-                      lock=lock, resumed=resume, retried=retried)
+                      lock=lock, retried=retried)
 
 
 def _check_file_names(models: list[str]) -> None:
@@ -216,8 +215,7 @@ def _check_file_names(models: list[str]) -> None:
         seen[name] = spec
 
 
-async def execute(t: Tournament, on_progress: Callable[[Progress], None] | None = None,
-                  after_match: Callable[[MatchResult], None] | None = None) -> dict[str, Any]:
+async def execute(t: Tournament, on_progress: Callable[[Progress], None] | None = None) -> dict[str, Any]:
     """Play until the scheduler is done; returns the leaderboard (also written to the run folder)."""
     finished = t.store.matches()
     progress = Progress(total=max(t.scheduler.total, len(finished)), done=len(finished),
@@ -236,8 +234,6 @@ async def execute(t: Tournament, on_progress: Callable[[Progress], None] | None 
             progress.total = max(progress.total, progress.done)
             if on_progress:
                 on_progress(progress)
-            if after_match:
-                after_match(result)
 
     while True:
         pending = t.store.unfinished()

@@ -27,6 +27,8 @@ from typing import Literal, Protocol
 
 import numpy as np
 
+from arena.ratings.battles import dedupe, encode
+from arena.ratings.bradley_terry import fit, sandwich
 from arena.schemas.scenario import Mode
 from arena.tournament.match import MatchRecord, MatchSpec
 
@@ -61,6 +63,12 @@ def oriented(x: str, y: str, slot: Slot, seed: int) -> MatchSpec:
 
 def _pair_key(spec: MatchSpec) -> tuple[str, str]:
     return spec.pair
+
+
+def _mark(used: dict[tuple[str, str], set[tuple[str, str, int]]], spec: MatchSpec) -> MatchSpec:
+    """Record that ``spec``'s pair has played its slot; returns ``spec``."""
+    used.setdefault(spec.pair, set()).add(spec.slot)
+    return spec
 
 
 @dataclass
@@ -125,7 +133,7 @@ class _Paired:
     def _used(scheduled: Sequence[MatchSpec]) -> dict[tuple[str, str], set[tuple[str, str, int]]]:
         used: dict[tuple[str, str], set[tuple[str, str, int]]] = {}
         for s in scheduled:
-            used.setdefault(s.pair, set()).add(s.slot)
+            _mark(used, s)
         return used
 
 
@@ -159,8 +167,7 @@ class Swiss(_Paired):
                 slot = self._free_slot(x, y, used, rounds + len(batch))
                 if slot is not None:
                     unpaired.remove(y)
-                    batch.append(oriented(x, y, slot, self.seed))
-                    used.setdefault(tuple(sorted((x, y))), set()).add((slot[0], slot[1].value, slot[2]))  # type: ignore[arg-type]
+                    batch.append(_mark(used, oriented(x, y, slot, self.seed)))
                     break
         return batch
 
@@ -204,8 +211,7 @@ class Adaptive(_Paired):
             slot = self._free_slot(x, y, used, len(scheduled) + len(batch))
             if slot is None:
                 continue
-            batch.append(oriented(x, y, slot, self.seed))
-            used.setdefault(tuple(sorted((x, y))), set()).add((slot[0], slot[1].value, slot[2]))  # type: ignore[arg-type]
+            batch.append(_mark(used, oriented(x, y, slot, self.seed)))
             busy[x] += 1
             busy[y] += 1
         if not batch:  # every pair is busy-capped or out of slots: relax the cap once
@@ -218,9 +224,6 @@ class Adaptive(_Paired):
 
 def _uncertainty(models: Sequence[str], finished: Sequence[MatchRecord]) -> tuple[dict[str, float], dict[str, float]]:
     """Per model the width of its sandwich interval and its rating (wide, 1000 without battles)."""
-    from arena.ratings.battles import dedupe, encode
-    from arena.ratings.bradley_terry import fit, sandwich
-
     rated = [r for r in finished if r.rated]
     width = dict.fromkeys(models, 1000.0)
     rating = dict.fromkeys(models, 1000.0)
