@@ -19,7 +19,16 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from arena import cli_agreement, cli_models, cli_rejudge, cli_replay, cli_scenarios, cli_serve, cli_tournament
+from arena import (
+    cli_agreement,
+    cli_models,
+    cli_rejudge,
+    cli_replay,
+    cli_report,
+    cli_scenarios,
+    cli_serve,
+    cli_tournament,
+)
 from arena.cli_models import add_models_file_option, models_config
 from arena.cli_parser import (
     ArenaParser,
@@ -41,6 +50,7 @@ from arena.errors import ArenaError, UsageError
 from arena.files import prepare_output_dir
 from arena.records import load_transcript
 from arena.runner import (
+    TRANSCRIPTS_ROOT,
     check_run_name,
     new_run_name,
     plan_encounter,
@@ -58,7 +68,6 @@ from scenarios.library import SCENARIOS_ROOT, ScenarioLibrary
 
 DIMENSIONS = list(Dimension)
 DEMO_SCENARIOS = ("derm-changing-mole", "derm-ambiguous-lesion", "cxr-multiple-nodules", "xr-tibia-lucent-lesion")
-TRANSCRIPTS_ROOT = Path("transcripts")
 TURN_PREVIEW_CHARS = 220
 DEFAULT_CACHE = Path(".cache") / "responses.sqlite"  # under --out
 _CACHE_UNDER_OUT = Path("\x00cache-under-out")  # the value of a bare --cache (no user path can hold NUL)
@@ -117,6 +126,7 @@ def build_parser() -> ArenaParser:
     cli_replay.add_parser(sub)
     cli_replay.add_rerun_parser(sub)
     cli_replay.add_fork_parser(sub)
+    cli_report.add_parser(sub)
     return parser
 
 
@@ -250,7 +260,8 @@ def _demo(args: argparse.Namespace, console: Console) -> int:
     console.print(Text(f"\n{m['finished']} matches over {len(results)} encounters ({usage.calls} model calls, "
                        f"{usage.input_tokens} tokens in, {usage.output_tokens} out)"), soft_wrap=True)
     console.print(Text(f"run folder: {tournament.run_dir}/ (leaderboard.json, arena.sqlite, transcripts); "
-                       f"see it again with: arena leaderboard {tournament.run_dir}"), soft_wrap=True)
+                       f"see it again with: arena leaderboard {tournament.run_dir}; as a page with every conversation: "
+                       f"arena report {tournament.run_dir}"), soft_wrap=True)
     return 0
 
 
@@ -290,9 +301,9 @@ def _run(argv: Sequence[str] | None) -> int:
     handlers: dict[str, Callable[[argparse.Namespace, Console], int]] = {
         "scenarios": cli_scenarios.run, "models": cli_models.run, "serve": cli_serve.run,
         "agreement": cli_agreement.run, "rejudge": cli_rejudge.run, "replay": cli_replay.run,
-        "rerun": cli_replay.run_rerun, "fork": cli_replay.run_fork, "tournament": cli_tournament.run,
-        "leaderboard": cli_tournament.run, "export": cli_tournament.run, "demo": _demo,
-        "match": lambda a, c: asyncio.run(_match(a, c)),
+        "rerun": cli_replay.run_rerun, "fork": cli_replay.run_fork, "report": cli_report.run,
+        "tournament": cli_tournament.run, "leaderboard": cli_tournament.run, "export": cli_tournament.run,
+        "demo": _demo, "match": lambda a, c: asyncio.run(_match(a, c)),
     }
     return handlers[args.command](args, console)
 

@@ -19,14 +19,13 @@ from arena.echo import clip_path
 from arena.entry import report
 from arena.errors import UsageError
 from arena.files import atomic_write, prepare_output_dir
-from arena.runner import check_run_name
+from arena.runner import TRANSCRIPTS_ROOT, check_run_name
 from arena.terminal import dumps_json, make_console
 from arena.tournament import run as tournament_run
 from arena.tournament.schedule import SCHEDULERS
 from arena.tournament.store import STORE_NAME, Store
 from scenarios.library import SCENARIOS_ROOT, ScenarioLibrary
 
-TRANSCRIPTS_ROOT = Path("transcripts")
 FLAGS = ("models", "scenarios", "seeds", "seed", "mode", "scheduler", "matches", "concurrency", "judge", "simulator",
          "max_turns", "bootstrap", "run", "out", "models_file", "base_url", "library")
 
@@ -135,8 +134,8 @@ def run_tournament(flags: dict[str, Any], config: Path | None, *, resume: bool, 
         print(dumps_json(board))
     else:
         print_board(console, board, title)
-        console.print(Text(f"run folder: {t.run_dir}/ (leaderboard.json, arena.sqlite, one transcript per encounter)"),
-                      soft_wrap=True)
+        console.print(Text(f"run folder: {t.run_dir}/ (leaderboard.json, arena.sqlite, one transcript per encounter); "
+                           f"a page with every conversation: arena report {t.run_dir}"), soft_wrap=True)
     return t, board
 
 

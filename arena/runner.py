@@ -33,6 +33,7 @@ from arena.schemas.transcript import JudgeError, Transcript
 from scenarios.library import ScenarioLibrary
 
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # always fullmatch: "$" accepts a final newline
+TRANSCRIPTS_ROOT = Path("transcripts")  # where runs go by default (--out, --runs)
 RUN_MARKER = ".arena-run"  # created exclusively in a run folder by the invocation that owns it
 MAX_TRANSCRIPT_NAME_CHARS = MAX_OUTPUT_NAME_CHARS
 _UNSAFE_FILE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
