@@ -34,7 +34,7 @@ from arena.errors import ArenaError, UsageError
 from arena.files import atomic_write
 from arena.limits import MAX_TRANSCRIPT_FILE_BYTES
 from arena.protocols import Judge, JudgeFailed, NotGradeable
-from arena.records import parse_record, read_json
+from arena.records import REJUDGE_MANIFEST, parse_record, read_json
 from arena.runner import check_run_name, new_run_name, prepare_run_dir, transcript_filename
 from arena.schemas.calls import ModelCall, UsageSummary
 from arena.schemas.scenario import Dimension, Scenario
@@ -44,7 +44,7 @@ from arena.terminal import dumps_json
 from scenarios.library import SCENARIOS_ROOT, ScenarioLibrary
 
 DEFAULT_OUT = Path("transcripts")  # the same folder of runs as `arena match`
-MANIFEST = "rejudge.json"
+MANIFEST = REJUDGE_MANIFEST
 SHORT = {"coherence": "coh", "uncertainty": "unc", "narrative": "nar", "safety": "saf", "accuracy": "acc"}
 Status = Literal["judged", "judge_error", "not_gradeable"]
 

@@ -12,15 +12,18 @@ from rich.text import Text
 from arena.cli_parser import path_arg
 from arena.echo import clip_path
 from arena.errors import UsageError
-from arena.files import atomic_write, prepare_output_dir
-from arena.runner import TRANSCRIPTS_ROOT
+from arena.files import atomic_write, prepare_output_file
+from arena.runner import RUN_MARKER, TRANSCRIPTS_ROOT
+from arena.tournament.store import STORE_NAME
+
+REPORT_NAMES = ("report.html", "report.md")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     report = sub.add_parser("report", help="a run as one self-contained HTML page: leaderboard, charts, matrices, "
                             "calibration, every transcript with its images, judge reasons and forks")
-    report.add_argument("run_path", metavar="RUN", help="a run folder (tournament, demo, match or fork), or a run name "
-                        "under --runs")
+    report.add_argument("run_path", type=path_arg, metavar="RUN",
+                        help="a run folder (tournament, demo, match or fork), or a run name under --runs")
     report.add_argument("--out", type=path_arg, metavar="FILE", help="where to write it (default: RUN/report.html, or "
                         "RUN/report.md with --markdown)")
     report.add_argument("--markdown", action="store_true", help="write Markdown instead of HTML (no charts or images)")
@@ -31,10 +34,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def _target(args: argparse.Namespace, folder: Path) -> Path:
-    target = Path(args.out) if args.out else folder / ("report.md" if args.markdown else "report.html")
-    if target.is_dir():
-        raise UsageError(f"--out {clip_path(target)} is a directory; valid: a file path")
-    prepare_output_dir(target.parent if str(target.parent) else Path("."), flag="--out")
+    """Where the report goes, checked before any work. Inside the run folder only a report name
+    (``*.html``, ``*.md``) is accepted: a ``*.json`` would be read back as a transcript, and the
+    store, its journal and the run marker are the run itself."""
+    target = prepare_output_file(Path(args.out) if args.out else folder / REPORT_NAMES[1 if args.markdown else 0])
+    inside = target.parent.resolve() == folder.resolve()
+    if inside and (target.suffix.lower() not in (".html", ".htm", ".md") or target.name.startswith(STORE_NAME)
+                   or target.name == RUN_MARKER):
+        raise UsageError(f"--out {clip_path(target)} would overwrite part of the run in {clip_path(folder)}; valid: "
+                         "a .html or .md file (default RUN/report.html), or a path outside the run folder")
     return target
 
 
@@ -46,8 +54,10 @@ def run(args: argparse.Namespace, console: Console) -> int:
     target = _target(args, folder)  # before any work: an unwritable --out costs nothing
     report = gather(folder, library_root=Path(args.library) if args.library else None)
     text = render(report, markdown=args.markdown)
-    atomic_write(target, text)
-    console.print(Text(f"report of {report.kind} {report.name}: {len(report.by_encounter)} transcripts, "
+    atomic_write(target, text.encode("utf-8", "replace"))  # every value is neutralised; this is a last guard
+    for note in report.notes:
+        console.print(Text(f"note: {note}", style="yellow"), soft_wrap=True)
+    console.print(Text(f"report of {report.kind} {report.name}: {len(report.views())} transcripts, "
                        f"{len(report.matches)} matches, {len(text.encode()) / 1e6:.1f} MB written to {target}"),
                   soft_wrap=True)
     return 0

@@ -18,7 +18,7 @@ from arena.cli_tables import leaderboard_table, score_table
 from arena.echo import clip_path
 from arena.entry import report
 from arena.errors import UsageError
-from arena.files import atomic_write, prepare_output_dir
+from arena.files import atomic_write, prepare_output_file
 from arena.runner import TRANSCRIPTS_ROOT, check_run_name
 from arena.terminal import dumps_json, make_console
 from arena.tournament import run as tournament_run
@@ -225,10 +225,7 @@ def export(args: argparse.Namespace, console: Console) -> int:
     if args.out == "-":
         sys.stdout.write(text)
         return 0
-    target = Path(args.out) if args.out else run_dir / "battles.json"
-    if target.is_dir():
-        raise UsageError(f"--out {clip_path(target)} is a directory; valid: a file path or - for stdout")
-    prepare_output_dir(target.parent if str(target.parent) else Path("."), flag="--out")
+    target = prepare_output_file(Path(args.out) if args.out else run_dir / "battles.json")
     atomic_write(target, text)
     console.print(Text(f"{len(records)} battles written to {target}"), soft_wrap=True)
     return 0

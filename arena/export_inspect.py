@@ -20,11 +20,10 @@ from typing import Any
 
 from arena.cli_parser import version
 from arena.errors import ArenaError, UsageError
-from arena.records import load_transcript
+from arena.records import NOT_TRANSCRIPTS, load_transcript
 from arena.schemas.scenario import Dimension
 from arena.schemas.transcript import Transcript
 
-NOT_TRANSCRIPTS = {"leaderboard.json", "battles.json"}
 TASK = "clinical-image-arena"
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 

@@ -252,3 +252,22 @@ def prepare_output_dir(path: Path, *, flag: str = "--out") -> Path:
             reason += f": no room for the {MAX_OUTPUT_NAME_CHARS}-character file names the arena writes"
         raise UsageError(f"{where}: not writable ({reason}); choose a writable folder") from None
     return path
+
+
+def prepare_output_file(path: Path, *, flag: str = "--out") -> Path:
+    """Prove before any work that ``path`` can be written by :func:`atomic_write`: its folder is
+    created and probed (:func:`prepare_output_dir`), its name fits the file system, and it is not a
+    folder; else a one-line UsageError naming ``flag``."""
+    where = f"{flag} {clip_path(path)}"
+    parent = path.parent if str(path.parent) else Path(".")
+    prepare_output_dir(parent, flag=flag)
+    try:
+        limit = os.pathconf(parent, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    if len(os.fsencode(path.name)) > limit:
+        raise UsageError(f"{where}: the file name is longer than the {limit} bytes this file system allows; "
+                         "choose a shorter name")
+    if path.is_dir():
+        raise UsageError(f"{where} is a directory; valid: a file path")
+    return path

@@ -16,6 +16,11 @@ from arena.schemas.transcript import Transcript
 
 M = TypeVar("M", bound=BaseModel)
 
+# The JSON files a run folder holds besides its transcripts: the tournament's leaderboard, exported
+# battles, and the summary of arena rejudge.
+REJUDGE_MANIFEST = "rejudge.json"
+NOT_TRANSCRIPTS = frozenset({"leaderboard.json", "battles.json", REJUDGE_MANIFEST})
+
 
 def parse_record(raw: Any, model: type[M], *, path: Path, what: str) -> M:
     """``raw`` as a ``model``; an ``ArenaError`` naming the file, the first bad field and why."""

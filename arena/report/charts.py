@@ -7,21 +7,34 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import matplotlib
 from matplotlib.figure import Figure
 
 from arena.report.gather import CalibrationCurve
+from arena.terminal import neutralise
 
 _RC: Any = {"svg.fonttype": "none", "svg.hashsalt": "arena-report", "font.size": 9, "axes.spines.top": False,
-       "axes.spines.right": False}
+       "axes.spines.right": False, "text.parse_math": False}  # a "$" in a model name is a dollar sign
 
 
 def _label(text: str) -> str:
-    """A model name as literal text: matplotlib would read ``$...$`` as mathtext."""
-    return text.replace("\\", "\\\\").replace("$", r"\$")
+    """A model name as chart text: on one line, controls and lone surrogates made visible (raw ones
+    would make the SVG invalid XML)."""
+    return neutralise(text, single_line=True)
+
+
+@contextmanager
+def _drawing() -> Iterator[None]:
+    """The chart settings, and quiet: a glyph missing from matplotlib's font (a CJK model name) is
+    drawn by the browser anyway, since the SVG keeps text as text."""
+    with matplotlib.rc_context(_RC), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        yield
 
 
 def _svg_uri(fig: Figure) -> str:
@@ -36,7 +49,7 @@ def interval_chart(models: Sequence[dict[str, Any]]) -> str | None:
     rated = [m for m in models if m.get("rating") is not None]
     if not rated:
         return None
-    with matplotlib.rc_context(_RC):
+    with _drawing():
         fig = Figure(figsize=(7.0, 0.45 * len(rated) + 1.2))
         ax = fig.subplots()
         for y, m in enumerate(reversed(rated)):
@@ -59,18 +72,21 @@ def calibration_chart(curves: Sequence[CalibrationCurve]) -> str | None:
     confidence bin (marker area by the number of closing answers). None when nothing is usable."""
     if not curves:
         return None
-    with matplotlib.rc_context(_RC):
+    with _drawing():
         fig = Figure(figsize=(5.2, 4.4))
         ax = fig.subplots()
-        ax.plot([0, 1], [0, 1], linestyle="--", color="#a0aec0", linewidth=1, label="perfectly calibrated")
+        (diagonal,) = ax.plot([0, 1], [0, 1], linestyle="--", color="#a0aec0", linewidth=1)
+        handles = [diagonal]
+        labels = ["perfectly calibrated"]
         for curve in curves:
-            ax.plot(curve.confidence, curve.accuracy, marker="o", linewidth=1.2, markersize=4,
-                    label=_label(f"{curve.model} (n={sum(curve.counts)})"))
+            (line,) = ax.plot(curve.confidence, curve.accuracy, marker="o", linewidth=1.2, markersize=4)
+            handles.append(line)
+            labels.append(_label(f"{curve.model} (n={sum(curve.counts)})"))
         ax.set_xlim(0, 1.02)
         ax.set_ylim(-0.02, 1.02)
         ax.set_xlabel("stated probability of the leading diagnosis (mean per bin)")
         ax.set_ylabel("how often it was the true diagnosis")
-        ax.legend(loc="upper left", fontsize=7, frameon=False)
+        ax.legend(handles, labels, loc="upper left", fontsize=7, frameon=False)  # explicit: "_name" is kept
         ax.grid(color="#edf2f7")
         svg = _svg_uri(fig)
     return svg

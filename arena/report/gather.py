@@ -20,16 +20,13 @@ from arena.cli_replay import evidence_of, sent_images
 from arena.cli_tables import calibration_rows, model_means
 from arena.echo import clip_path
 from arena.errors import ArenaError, UsageError
-from arena.export_inspect import NOT_TRANSCRIPTS
-from arena.records import load_transcript
+from arena.records import NOT_TRANSCRIPTS, load_transcript
 from arena.schemas.calls import ImageRef
 from arena.schemas.transcript import Transcript, Turn
 from arena.stats.calibration import N_BINS, bin_index, case_from_differential, top1
 from arena.tournament.match import MatchRecord
 from arena.tournament.store import STORE_NAME
 from scenarios.library import SCENARIOS_ROOT, ScenarioLibrary
-
-OTHER_OUTPUTS = NOT_TRANSCRIPTS | {"report.json"}
 
 
 @dataclass
@@ -40,7 +37,7 @@ class TurnView:
     images: list[tuple[str, ImageRef | None]]  # (image id, as sent)
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: a view is one file's place in the page
 class TranscriptView:
     transcript: Transcript
     file: str
@@ -52,6 +49,17 @@ class TranscriptView:
     @property
     def overall(self) -> float | None:
         return self.transcript.verdict.overall if self.transcript.verdict else None
+
+    def descendants(self) -> list[TranscriptView]:
+        """Its forks, their forks and so on, each after its parent."""
+        out: list[TranscriptView] = []
+        for fork in self.forks:
+            out += [fork, *fork.descendants()]
+        return out
+
+    def has_turn(self, index: int) -> bool:
+        """Whether turn ``index`` is shown somewhere (a fork's early turns are its parent's)."""
+        return any(t.index == index for t in self.transcript.turns)
 
     def turn_anchor(self, index: int) -> str:
         """Where turn ``index`` is shown: a fork's turns before its branch point are its parent's."""
@@ -100,7 +108,12 @@ class RunReport:
     by_encounter: dict[str, TranscriptView]
     library: ScenarioLibrary
     failed: int  # transcripts set aside in failed/ (infrastructure errors played again)
+    by_file: dict[str, TranscriptView] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+
+    def views(self) -> list[TranscriptView]:
+        """Every transcript shown, each root followed by its forks (at any depth)."""
+        return [v for root in self.transcripts for v in [root, *root.descendants()]]
 
 
 def resolve_run(path: Path, runs_root: Path) -> Path:
@@ -112,34 +125,47 @@ def resolve_run(path: Path, runs_root: Path) -> Path:
                      "arena tournament, demo, match or fork")
 
 
-def _anchor(encounter_id: str) -> str:
-    return "t-" + "".join(c if c.isalnum() or c in "-_" else "_" for c in encounter_id)
-
-
-def _view(t: Transcript, file: str) -> TranscriptView:
+def _view(t: Transcript, file: str, position: int) -> TranscriptView:
+    """Anchors by position in the folder (``t<n>``, ``t<n>-<turn>``): unique whatever the ids hold."""
     images = sent_images(t)
     cited = evidence_of(t)
-    anchor = _anchor(t.encounter_id)
+    anchor = f"t{position}"
     turns = [TurnView(turn, f"{anchor}-{turn.index}", cited.get(turn.index, []),
                       [(image_id, images.get(image_id)) for image_id in turn.images]) for turn in t.turns]
     return TranscriptView(t, file, anchor, turns)
 
 
-def read_transcripts(folder: Path) -> list[tuple[Transcript, str]]:
-    paths = sorted(p for p in folder.glob("*.json") if p.name not in OTHER_OUTPUTS)
-    return [(load_transcript(p), p.name) for p in paths]
+def read_transcripts(folder: Path) -> tuple[list[tuple[Transcript, str]], list[str]]:
+    """The folder's transcripts, and a note for each JSON file that is not one (left out, never fatal:
+    a report shows what it can and says what it could not read)."""
+    loaded, notes = [], []
+    for path in sorted(p for p in folder.glob("*.json") if p.name not in NOT_TRANSCRIPTS):
+        try:
+            loaded.append((load_transcript(path), path.name))
+        except ArenaError as exc:
+            notes.append(f"left out: {exc}")
+    return loaded, notes
 
 
-def _tree(loaded: Sequence[tuple[Transcript, str]]) -> tuple[list[TranscriptView], dict[str, TranscriptView]]:
-    views = [_view(t, f) for t, f in loaded]
+Tree = tuple[list["TranscriptView"], dict[str, "TranscriptView"], list[str]]
+
+
+def _tree(loaded: Sequence[tuple[Transcript, str]]) -> Tree:
+    """Views with each fork under the parent it names (a cycle of forks is broken: its first member
+    found stays a root), and a note per duplicate encounter id."""
+    views = [_view(t, f, i) for i, (t, f) in enumerate(loaded)]
     by_id: dict[str, TranscriptView] = {}
+    notes = []
     for v in views:
-        by_id.setdefault(v.transcript.encounter_id, v)
+        first = by_id.setdefault(v.transcript.encounter_id, v)
+        if first is not v:
+            notes.append(f"{v.file} has the encounter id of {first.file} ({v.transcript.encounter_id}; a re-judged "
+                         "copy?): both are shown, forks and matches link to the first")
     roots = []
     for v in views:
         origin = v.transcript.parent
         parent = by_id.get(origin.encounter_id) if origin else None
-        if parent is not None and parent is not v:
+        if parent is not None and parent is not v and v not in parent.descendants() and parent not in v.descendants():
             v.parent_view = parent
             parent.forks.append(v)
         else:
@@ -148,7 +174,7 @@ def _tree(loaded: Sequence[tuple[Transcript, str]]) -> tuple[list[TranscriptView
                               v.transcript.target, v.file))
     for v in views:
         v.forks.sort(key=lambda f: (f.transcript.parent.at_turn if f.transcript.parent else 0, f.file))
-    return roots, by_id
+    return roots, by_id, notes
 
 
 def matrices(models: Sequence[str], matches: Sequence[MatchRecord]) -> tuple[Matrix, Matrix]:
@@ -201,7 +227,10 @@ def calibration_curves(library: ScenarioLibrary, transcripts: Sequence[Transcrip
 
 def _known(library: ScenarioLibrary, transcripts: Sequence[Transcript]) -> tuple[list[Transcript], list[str]]:
     """The transcripts whose scenario the library has (calibration needs its ground truth)."""
-    ids = set(library.ids())
+    try:
+        ids = set(library.ids())
+    except ArenaError as exc:
+        return [], [f"no images or calibration: {exc}; pass --library ROOT"]
     missing = sorted({t.scenario_id for t in transcripts} - ids)
     notes = [f"scenario {sid} is not in the library {clip_path(library.root)}: its transcripts are shown without "
              "images or calibration" for sid in missing]
@@ -212,35 +241,42 @@ def gather(folder: Path, *, library_root: Path | None = None) -> RunReport:
     """Everything the report shows, from a tournament run or a folder of transcripts."""
     if (folder / STORE_NAME).is_file():
         return _tournament(folder, library_root)
-    loaded = read_transcripts(folder)
+    loaded, unread = read_transcripts(folder)
     if not loaded:
+        why = f" ({unread[0]})" if unread else ""
         raise UsageError(f"{clip_path(folder)}: neither a tournament run (no {STORE_NAME}) nor a folder of "
-                         "transcripts; valid: a folder written by arena tournament, demo, match or fork")
+                         f"transcripts{why}; valid: a folder written by arena tournament, demo, match or fork")
     library = ScenarioLibrary(library_root or SCENARIOS_ROOT)
     return _assemble("match folder", folder.name, folder, None, [], library, loaded,
-                     [], len(list((folder / "failed").glob("*.json"))))
+                     [], len(list((folder / "failed").glob("*.json"))), unread)
 
 
 def _tournament(folder: Path, library_root: Path | None) -> RunReport:
     from arena.tournament import run as tournament_run
 
     run_dir, store, settings, run = tournament_run.open_run(folder)
+    notes = []
+    root = library_root or (Path(settings.library) if settings.library else SCENARIOS_ROOT)
+    if library_root is None and not root.is_dir():
+        notes.append(f"the run's library {clip_path(root)} is gone: the built-in one is used (pass --library ROOT)")
+        root = SCENARIOS_ROOT
     try:
-        library = ScenarioLibrary(library_root or (Path(settings.library) if settings.library else SCENARIOS_ROOT))
+        library = ScenarioLibrary(root)
         board = tournament_run.standings_of(store, library, settings, run)
         records = store.matches(scheduled_order=True)
     finally:
         store.close()
-    loaded = read_transcripts(run_dir)
+    loaded, unread = read_transcripts(run_dir)
     return _assemble("tournament", run, run_dir, board, records, library, loaded, list(settings.models),
-                     len(list((run_dir / "failed").glob("*.json"))))
+                     len(list((run_dir / "failed").glob("*.json"))), notes + unread)
 
 
 def _assemble(kind: str, name: str, folder: Path, board: dict[str, Any] | None, records: list[MatchRecord],
               library: ScenarioLibrary, loaded: list[tuple[Transcript, str]], models: list[str],
-              failed: int) -> RunReport:
+              failed: int, notes: list[str]) -> RunReport:
     transcripts = [t for t, _ in loaded]
-    known, notes = _known(library, transcripts)
+    known, unknown = _known(library, transcripts)
+    notes = notes + unknown
     try:
         calibration = calibration_rows(library, known)
         curves = calibration_curves(library, known)
@@ -250,9 +286,11 @@ def _assemble(kind: str, name: str, folder: Path, board: dict[str, Any] | None, 
     order = [m["model"] for m in board["models"]] if board else []
     order += [m for m in models if m not in order]  # a model with no rated match still gets its row
     win_rate, match_count = matrices(order, records)
-    roots, by_id = _tree(loaded)
+    roots, by_id, duplicates = _tree(loaded)
+    notes += duplicates
     score_rows = (board["models"] if board else
                   sorted(model_means([(t, Path(f)) for t, f in loaded]), key=lambda r: -cast(float, r["overall"])))
     return RunReport(kind=kind, name=name, folder=folder, board=board, score_rows=score_rows, matches=records,
                      win_rate=win_rate, match_count=match_count, calibration=calibration, curves=curves,
-                     transcripts=roots, by_encounter=by_id, library=library, failed=failed, notes=notes)
+                     transcripts=roots, by_encounter=by_id, library=library, failed=failed,
+                     by_file={v.file: v for root in roots for v in [root, *root.descendants()]}, notes=notes)
