@@ -21,6 +21,7 @@ from rich.text import Text
 
 from arena import (
     cli_agreement,
+    cli_bench,
     cli_models,
     cli_rejudge,
     cli_replay,
@@ -127,6 +128,7 @@ def build_parser() -> ArenaParser:
     cli_replay.add_rerun_parser(sub)
     cli_replay.add_fork_parser(sub)
     cli_report.add_parser(sub)
+    cli_bench.add_parser(sub)
     return parser
 
 
@@ -303,7 +305,7 @@ def _run(argv: Sequence[str] | None) -> int:
         "agreement": cli_agreement.run, "rejudge": cli_rejudge.run, "replay": cli_replay.run,
         "rerun": cli_replay.run_rerun, "fork": cli_replay.run_fork, "report": cli_report.run,
         "tournament": cli_tournament.run, "leaderboard": cli_tournament.run, "export": cli_tournament.run,
-        "demo": _demo, "match": lambda a, c: asyncio.run(_match(a, c)),
+        "bench": cli_bench.run, "demo": _demo, "match": lambda a, c: asyncio.run(_match(a, c)),
     }
     return handlers[args.command](args, console)
 

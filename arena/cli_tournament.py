@@ -89,8 +89,8 @@ def _flags(args: argparse.Namespace) -> dict[str, Any]:
 class LiveProgress:
     """A rich progress bar on stderr: matches done/total, rate, ETA, errors, tokens and cost."""
 
-    def __init__(self, console: Console) -> None:
-        self.bar = Progress(TextColumn("matches"), BarColumn(), MofNCompleteColumn(),
+    def __init__(self, console: Console, what: str = "matches") -> None:
+        self.bar = Progress(TextColumn(what), BarColumn(), MofNCompleteColumn(),
                             TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
                             TextColumn("{task.fields[extra]}"), console=console, transient=False)
         self.task: TaskID | None = None

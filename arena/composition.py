@@ -37,7 +37,7 @@ from arena.protocols import EncounterBound, Judge, ModelClient, Simulator
 from arena.providers.anthropic_messages import AnthropicProvider
 from arena.providers.openai_chat import OpenAICompatibleProvider, OpenAIProvider
 from arena.schemas.scenario import Mode, Scenario
-from arena.schemas.transcript import Transcript
+from arena.schemas.transcript import Ablation, Transcript, withholds_images
 from arena.schemas.verdict import ClosingDifferential
 
 TARGET_PROMPTS = Path(__file__).resolve().parents[1] / "agents" / "prompts" / "target_system.json"
@@ -56,9 +56,10 @@ def registry() -> Registry:
 
 
 @cache
-def target_system_prompt(mode: Mode) -> str:
+def target_system_prompt(mode: Mode, ablation: Ablation | None = None) -> str:
+    """The target's system prompt for ``mode``; under the image ablation one that mentions no image."""
     prompts: dict[str, str] = json.loads(TARGET_PROMPTS.read_text(encoding="utf-8"))
-    return prompts[mode.value]
+    return prompts[f"{mode.value}_no_image" if withholds_images(ablation) else mode.value]
 
 
 def default_simulator() -> Simulator:
@@ -182,7 +183,7 @@ async def run_encounter(scenario: Scenario, target: ModelClient | EncounterBound
     chosen = mode or scenario.default_mode
     return await encounter_run.run_encounter(
         scenario, target, images, simulator=simulator or default_simulator(),  # type: ignore[arg-type]
-        system_prompt=target_system_prompt(chosen), mode=chosen, **options)
+        system_prompt=target_system_prompt(chosen, options.get("ablation")), mode=chosen, **options)
 
 
 def closing_differential(transcript: Transcript, scenario: Scenario) -> ClosingDifferential:

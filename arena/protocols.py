@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from arena.errors import ArenaError
 from arena.schemas.messages import ModelRequest, ModelResponse
 from arena.schemas.scenario import Mode, Scenario
-from arena.schemas.transcript import Assessment, Move, SimulatorFault, TerminationReason, Transcript, Turn
+from arena.schemas.transcript import Ablation, Assessment, Move, SimulatorFault, TerminationReason, Transcript, Turn
 from arena.schemas.verdict import Verdict
 
 if TYPE_CHECKING:
@@ -67,6 +67,7 @@ class PolicyView:
     simulator_turns: int
     max_turns: int
     mode: Mode | None = None
+    images_shown: bool = True  # False under the image ablation: no comparison can be asked for
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ class VoiceRequest:
     assessments: Sequence[Assessment]
     gateway: Gateway
     scope: str = ""
+    ablation: Ablation | None = None  # what the target is not given (the voice never refers to it)
 
 
 @dataclass

@@ -17,9 +17,10 @@ from arena.schemas.transcript import Transcript
 M = TypeVar("M", bound=BaseModel)
 
 # The JSON files a run folder holds besides its transcripts: the tournament's leaderboard, exported
-# battles, and the summary of arena rejudge.
+# battles, the summary of arena rejudge and the results of arena bench.
 REJUDGE_MANIFEST = "rejudge.json"
-NOT_TRANSCRIPTS = frozenset({"leaderboard.json", "battles.json", REJUDGE_MANIFEST})
+BENCH_RESULTS = "bench.json"
+NOT_TRANSCRIPTS = frozenset({"leaderboard.json", "battles.json", REJUDGE_MANIFEST, BENCH_RESULTS})
 
 
 def parse_record(raw: Any, model: type[M], *, path: Path, what: str) -> M:

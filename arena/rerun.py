@@ -102,7 +102,7 @@ async def rerun(path: Path, *, library: ScenarioLibrary, config: ModelsConfig | 
     gateway = Gateway(clock=clock, seed=t.seed)
     target, cast = composition.replay_cast(t, scenario, config or ModelsConfig(), gateway)
     cast._targets[t.target] = target
-    plan = EncounterPlan(scenario, library.image_bytes(scenario), t.target, t.mode, t.seed, t.max_turns)
+    plan = EncounterPlan(scenario, library.image_bytes(scenario), t.target, t.mode, t.seed, t.max_turns, t.ablation)
     again = await play(plan, cast, run=t.run, clock=clock)
     if t.match_id is not None:
         again = again.model_copy(update={"match_id": t.match_id})
@@ -117,6 +117,9 @@ async def fork(path: Path, *, at_turn: int, target: str, seed: int | None, libra
     (and ``seed``), judged, saved next to the parent (or in ``out``) and linked to it."""
     config = config or ModelsConfig()
     parent = load_transcript(path)
+    if parent.ablation is not None:
+        raise UsageError(f"fork: {path.name} is an ablated encounter ({parent.ablation}); valid: a transcript played "
+                         "with everything (arena match, tournament, or bench without --ablate)")
     if parent.termination.is_infrastructure:
         raise UsageError(f"fork: {path.name} ended with {parent.termination.value}; its recorded responses do not "
                          "reach the end")

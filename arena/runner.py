@@ -29,7 +29,7 @@ from arena.limits import MAX_OUTPUT_NAME_CHARS
 from arena.protocols import JudgeFailed
 from arena.schemas.calls import ModelCall, UsageSummary
 from arena.schemas.scenario import Mode, Scenario
-from arena.schemas.transcript import JudgeError, Transcript
+from arena.schemas.transcript import Ablation, JudgeError, Transcript
 from scenarios.library import ScenarioLibrary
 
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # always fullmatch: "$" accepts a final newline
@@ -62,6 +62,7 @@ class EncounterPlan:
     mode: Mode
     seed: int = 0
     max_turns: int = DEFAULT_MAX_TURNS
+    ablation: Ablation | None = None
 
 
 def plan_encounter(library: ScenarioLibrary, scenario_id: str, target_spec: str, *, mode: str | None = None,
@@ -82,8 +83,9 @@ async def play(plan: EncounterPlan, cast: Cast | None = None, *, run: str | None
     cast = cast or composition.build_cast()
     transcript = await run_encounter(
         plan.scenario, cast.target(plan.target_spec), plan.images, simulator=cast.simulator,
-        system_prompt=composition.target_system_prompt(plan.mode), mode=plan.mode, seed=plan.seed,
-        max_turns=plan.max_turns, clock=clock, run=run, gateway=cast.gateway, target_spec=plan.target_spec)
+        system_prompt=composition.target_system_prompt(plan.mode, plan.ablation), mode=plan.mode, seed=plan.seed,
+        max_turns=plan.max_turns, clock=clock, run=run, gateway=cast.gateway, target_spec=plan.target_spec,
+        ablation=plan.ablation)
     return await judge_transcript(transcript, plan.scenario, cast)
 
 
@@ -156,18 +158,21 @@ def prepare_run_dir(root: Path, run: str) -> Path:
 
 def transcript_filename(transcript: Transcript) -> str:
     """``<scenario>__<target>__<mode>__s<seed>.json`` (see :func:`transcript_name`)."""
-    return transcript_name(transcript.scenario_id, transcript.target, transcript.mode, transcript.seed)
+    return transcript_name(transcript.scenario_id, transcript.target, transcript.mode, transcript.seed,
+                           transcript.ablation)
 
 
-def transcript_name(scenario_id: str, target_spec: str, mode: Mode, seed: int) -> str:
-    """``<scenario>__<target>__<mode>__s<seed>.json``, with the target made safe for any file system:
-    a deterministic name per encounter of a run.
+def transcript_name(scenario_id: str, target_spec: str, mode: Mode, seed: int, ablation: Ablation | None = None,
+                    ) -> str:
+    """``<scenario>__<target>__<mode>__s<seed>.json`` (``...__s<seed>__no-<ablation>.json`` under an
+    ablation), with the target made safe for any file system: a deterministic name per encounter of a run.
 
     At most ``MAX_TRANSCRIPT_NAME_CHARS`` characters (output folders are probed for that length)."""
     target = _UNSAFE_FILE_CHARS.sub("_", target_spec)
     if target != target_spec.replace("/", "_") or len(target) > 80:
         target = f"{target[:60]}-{_digest(target_spec)}"
-    name = f"{scenario_id}__{target}__{mode.value}__s{seed}.json"
+    suffix = f"__no-{ablation.replace('+', '-')}" if ablation else ""
+    name = f"{scenario_id}__{target}__{mode.value}__s{seed}{suffix}.json"
     if len(name) > MAX_TRANSCRIPT_NAME_CHARS:
         name = f"{name[:MAX_TRANSCRIPT_NAME_CHARS - 14]}-{_digest(name)}.json"
     return name

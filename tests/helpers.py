@@ -6,7 +6,7 @@ from arena.composition import run_encounter
 from arena.gateway import Gateway
 from arena.protocols import ModelClient
 from arena.schemas.scenario import Mode, Scenario
-from arena.schemas.transcript import Transcript
+from arena.schemas.transcript import Ablation, Transcript
 from scenarios.library import ScenarioLibrary
 
 
@@ -19,10 +19,11 @@ async def encounter(
     max_turns: int = 7,
     mode: Mode | None = None,
     retries: int = 2,
+    ablation: Ablation | None = None,
 ) -> Transcript:
     return await run_encounter(
         scenario, target, library.image_bytes(scenario), seed=seed, max_turns=max_turns,
-        mode=mode, retries=retries, gateway=no_wait_gateway(),
+        mode=mode, retries=retries, gateway=no_wait_gateway(), ablation=ablation,
     )
 
 

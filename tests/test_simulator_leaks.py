@@ -29,7 +29,7 @@ from arena.matching import first_mentioned
 from arena.protocols import PolicyView, Simulator
 from arena.schemas.messages import ModelRequest
 from arena.schemas.scenario import Mode, Scenario
-from arena.schemas.transcript import Assessment, Move, MoveKind, TerminationReason, Transcript
+from arena.schemas.transcript import ABLATIONS, Assessment, Move, MoveKind, TerminationReason, Transcript
 from scenarios.leaks import (
     Finder,
     credit_leak,
@@ -139,6 +139,16 @@ def _rendered(case: Scenario, mode: Mode) -> list[str]:
         variants = {render_move(case, mode, move, seed=seed, turn=1, disclosed=[]) for seed in range(24)}
         assert len(variants) == len(templates()[mode.value][move.kind.value]), move
         out |= variants
+    for ablation in ABLATIONS:  # arena bench: openings without image or record, the vignette, "I don't know"
+        for seed in range(8):
+            text = render_move(case, mode, Move(kind=MoveKind.OPEN), seed=seed, turn=0, disclosed=[],
+                               ablation=ablation)
+            if ablation == "dialogue":  # the static control hands over the record's facts by design:
+                for fact in case.patient.facts:  # what the templates add around them must earn nothing
+                    text = text.replace(fact.patient_says if mode == Mode.PATIENT else fact.clinician_says, "")
+            out.add(text)
+            out.add(render_move(case, mode, Move(kind=MoveKind.ASK_IMPRESSION), seed=seed, turn=3, disclosed=[],
+                                ablation=ablation, unanswered=True))
     return sorted(out)
 
 

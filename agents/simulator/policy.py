@@ -79,7 +79,7 @@ class RuleBasedPolicy:
             claim = f"diagnosis:{last.diagnosis_stated}"
             return Decision(move=Move(kind=MoveKind.CHALLENGE_CLAIM, target_id=claim,
                                       reason="confident diagnosis that the truth does not support"))
-        if view.scenario.prior_images and not view.priors_shown:
+        if view.scenario.prior_images and not view.priors_shown and view.images_shown:
             return Decision(move=Move(kind=MoveKind.REQUEST_COMPARISON,
                                       target_id=view.scenario.prior_images[0].id,
                                       reason="a prior image exists and has not been discussed"))

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from agents.simulator.phrasing import render_move
 from arena.protocols import Utterance, VoiceRequest
+from arena.schemas.transcript import withholds_record
 
 
 def template_text(request: VoiceRequest) -> str:
+    unanswered = withholds_record(request.ablation) and bool(request.assessments) and bool(
+        request.assessments[-1].facts_requested)
     return render_move(request.scenario, request.mode, request.move, seed=request.seed, turn=request.turn,
-                       disclosed=request.disclosed, alternative_to=request.alternative_to)
+                       disclosed=request.disclosed, alternative_to=request.alternative_to,
+                       ablation=request.ablation, unanswered=unanswered)
 
 
 class TemplateVoice:

@@ -45,6 +45,8 @@ from arena.schemas.transcript import (
     Turn,
     TurnTiming,
     TurnUsage,
+    withholds_images,
+    withholds_record,
 )
 
 STATE_TYPES: tuple[type, ...] = (
@@ -111,7 +113,7 @@ async def _speak(ctx: EncounterContext, state: EncounterState, move: Move, index
         scenario=ctx.scenario, mode=ctx.mode, move=move, seed=ctx.seed, turn=index, disclosed=disclosed,
         disclosed_before=list(state.get("disclosed", [])), alternative_to=alternative_to,
         turns=list(state.get("turns", [])), assessments=list(state.get("assessments", [])), gateway=ctx.gateway,
-        scope=ctx.scope,
+        scope=ctx.scope, ablation=ctx.ablation,
     )
     try:
         utterance = await ctx.simulator.voice.speak(request)
@@ -122,13 +124,21 @@ async def _speak(ctx: EncounterContext, state: EncounterState, move: Move, index
     return {"calls": utterance.calls, "faults": utterance.faults}, utterance.move, utterance.text
 
 
+OPENING = Move(kind=MoveKind.OPEN, reason="presenting the case")
+VIGNETTE = Move(kind=MoveKind.OPEN, reason="the whole case in one message, asking for the assessment (dialogue "
+                "ablation: the static control)")
+
+
 async def open_node(state: EncounterState, runtime: Runtime[EncounterContext]) -> dict[str, Any]:
     ctx = runtime.context
-    update, move, text = await _speak(ctx, state, Move(kind=MoveKind.OPEN, reason="presenting the case"), 0, [],
-                                      None)
+    opening = VIGNETTE if ctx.ablation == "dialogue" else OPENING
+    update, move, text = await _speak(ctx, state, opening, 0, [], None)
     if text is None:
         return update
-    image_ids = [image.id for image in ctx.scenario.current_images]
+    if ctx.ablation == "dialogue":  # the static control: every image with the whole vignette, in one turn
+        image_ids = [image.id for image in ctx.scenario.images]
+    else:
+        image_ids = [] if withholds_images(ctx.ablation) else [image.id for image in ctx.scenario.current_images]
     turn = _simulator_turn(ctx, 0, move, text, image_ids, [])
     return {**update, "turns": [turn], "moves": [move], "simulator_turns": 1}
 
@@ -183,7 +193,10 @@ async def plan_node(state: EncounterState, runtime: Runtime[EncounterContext]) -
         simulator_turns=state["simulator_turns"],
         max_turns=state["max_turns"],
         mode=ctx.mode,
+        images_shown=not withholds_images(ctx.ablation),
     )
+    if ctx.ablation == "dialogue":  # one answer to the whole vignette is the encounter
+        return {"termination": TerminationReason.COMPLETED, "pending": None}
     decision = ctx.simulator.policy.decide(view)
     if decision.stop is not None:
         return {"termination": decision.stop, "pending": None}
@@ -196,7 +209,9 @@ async def ask_node(state: EncounterState, runtime: Runtime[EncounterContext]) ->
     assert planned is not None
     already = set(state.get("disclosed", []))
     last = state["assessments"][-1]
-    disclosed = [fid for fid in dict.fromkeys(last.facts_requested) if fid not in already]
+    # without the record nothing is disclosed: the voice says it does not know
+    disclosed = [] if withholds_record(ctx.ablation) else [
+        fid for fid in dict.fromkeys(last.facts_requested) if fid not in already]
     stated = next((a.diagnosis_stated for a in reversed(state["assessments"]) if a.diagnosis_stated), None)
     index = len(state["turns"])
     update, move, text = await _speak(ctx, state, planned, index, disclosed, stated)

@@ -18,14 +18,14 @@ from arena.limits import MAX_TURNS
 from arena.protocols import EncounterBound, ModelClient, Simulator
 from arena.schemas.calls import UsageSummary
 from arena.schemas.scenario import Mode, Scenario
-from arena.schemas.transcript import TerminationReason, Transcript
+from arena.schemas.transcript import Ablation, TerminationReason, Transcript
 
 DEFAULT_MAX_TURNS = 7
 
 
-def encounter_id(scenario_id: str, target: str, mode: Mode, seed: int) -> str:
-    digest = hashlib.sha256(f"{scenario_id}|{target}|{mode}|{seed}".encode()).hexdigest()[:12]
-    return f"enc-{digest}"
+def encounter_id(scenario_id: str, target: str, mode: Mode, seed: int, ablation: Ablation | None = None) -> str:
+    key = f"{scenario_id}|{target}|{mode}|{seed}" + (f"|{ablation}" if ablation else "")
+    return f"enc-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
 
 
 def bind_client(client: ModelClient | EncounterBound, scenario: Scenario, seed: int) -> ModelClient:
@@ -53,19 +53,25 @@ async def run_encounter(
     clock: Clock | None = None,
     run: str | None = None,
     target_spec: str | None = None,
+    ablation: Ablation | None = None,
 ) -> Transcript:
-    """Play one conversation about ``scenario`` with ``target``; no judging here."""
+    """Play one conversation about ``scenario`` with ``target``; no judging here. ``ablation``
+    takes the images, the record or both away from the target, or (``dialogue``) replaces the
+    conversation by one turn holding the whole vignette."""
     check_max_turns(max_turns)
+    if ablation is not None and simulator.voice.name != "template":
+        raise UsageError(f"the {ablation} ablation needs the rule-based simulator's template voice (a model voice "
+                         "knows the whole record and would refer to what is withheld); valid: --simulator rule-based")
     mode = mode or scenario.default_mode
     clock = clock or SystemClock()
     gateway = gateway or Gateway(clock=clock, seed=seed)
     bound = bind_client(target, scenario, seed)
     spec = target_spec or bound.name
-    enc_id = encounter_id(scenario.id, spec, mode, seed)
+    enc_id = encounter_id(scenario.id, spec, mode, seed, ablation)
     ctx = EncounterContext(
         scenario=scenario, mode=mode, seed=seed, target=bound, simulator=simulator, images=images,
         system_prompt=system_prompt, gateway=gateway, target_spec=spec, scope=f"{run or ''}|{enc_id}",
-        retries=retries, clock=clock,
+        retries=retries, clock=clock, ablation=ablation,
     )
     graph = default_graph() if checkpointer is None else build_encounter_graph(checkpointer)
     config: RunnableConfig = {"recursion_limit": recursion_limit(max_turns)}
@@ -119,4 +125,5 @@ def assemble_transcript(
         calls=calls,
         usage=UsageSummary.of(calls),
         simulator_faults=final.get("faults", []),
+        ablation=ctx.ablation,
     )

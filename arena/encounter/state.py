@@ -12,7 +12,7 @@ from arena.limits import MAX_ANSWER_CHARS
 from arena.protocols import ModelClient, Simulator
 from arena.schemas.calls import ModelCall
 from arena.schemas.scenario import Mode, Scenario
-from arena.schemas.transcript import Assessment, InfraError, Move, SimulatorFault, TerminationReason, Turn
+from arena.schemas.transcript import Ablation, Assessment, InfraError, Move, SimulatorFault, TerminationReason, Turn
 
 
 class EncounterState(TypedDict, total=False):
@@ -49,3 +49,4 @@ class EncounterContext:
     retries: int | None = None
     clock: Clock = field(default_factory=SystemClock)
     max_answer_chars: int = MAX_ANSWER_CHARS
+    ablation: Ablation | None = None

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
+from pydantic import ValidationError
 
 from arena.cli_replay import evidence_of, sent_images
 from arena.cli_tables import calibration_rows, model_means
@@ -24,8 +25,9 @@ from arena.records import NOT_TRANSCRIPTS, load_transcript
 from arena.schemas.calls import ImageRef
 from arena.schemas.transcript import Transcript, Turn
 from arena.stats.calibration import N_BINS, bin_index, case_from_differential, top1
+from arena.tournament.config import problem
 from arena.tournament.match import MatchRecord
-from arena.tournament.store import STORE_NAME
+from arena.tournament.store import STORE_NAME, Store
 from scenarios.library import SCENARIOS_ROOT, ScenarioLibrary
 
 
@@ -110,6 +112,7 @@ class RunReport:
     failed: int  # transcripts set aside in failed/ (infrastructure errors played again)
     by_file: dict[str, TranscriptView] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    bench: dict[str, Any] | None = None  # an arena bench run's results document
 
     def views(self) -> list[TranscriptView]:
         """Every transcript shown, each root followed by its forks (at any depth)."""
@@ -171,7 +174,7 @@ def _tree(loaded: Sequence[tuple[Transcript, str]]) -> Tree:
         else:
             roots.append(v)
     roots.sort(key=lambda v: (v.transcript.scenario_id, v.transcript.mode.value, v.transcript.seed,
-                              v.transcript.target, v.file))
+                              v.transcript.target, v.transcript.ablation or "", v.file))
     for v in views:
         v.forks.sort(key=lambda f: (f.transcript.parent.at_turn if f.transcript.parent else 0, f.file))
     return roots, by_id, notes
@@ -240,7 +243,7 @@ def _known(library: ScenarioLibrary, transcripts: Sequence[Transcript]) -> tuple
 def gather(folder: Path, *, library_root: Path | None = None) -> RunReport:
     """Everything the report shows, from a tournament run or a folder of transcripts."""
     if (folder / STORE_NAME).is_file():
-        return _tournament(folder, library_root)
+        return _bench(folder, library_root) if _is_bench(folder) else _tournament(folder, library_root)
     loaded, unread = read_transcripts(folder)
     if not loaded:
         why = f" ({unread[0]})" if unread else ""
@@ -249,6 +252,47 @@ def gather(folder: Path, *, library_root: Path | None = None) -> RunReport:
     library = ScenarioLibrary(library_root or SCENARIOS_ROOT)
     return _assemble("match folder", folder.name, folder, None, [], library, loaded,
                      [], len(list((folder / "failed").glob("*.json"))), unread)
+
+
+def _is_bench(folder: Path) -> bool:
+    store = Store(folder / STORE_NAME, read_only=True)
+    try:
+        return store.run_config()[1].get("kind") == "bench"
+    finally:
+        store.close()
+
+
+def _bench(folder: Path, library_root: Path | None) -> RunReport:
+    """An arena bench run: its results recomputed from the store (annotations included while their
+    file is still there), and every transcript."""
+    from arena.bench.config import BenchSettings
+    from arena.bench.results import results
+
+    store = Store(folder / STORE_NAME, read_only=True)
+    notes: list[str] = []
+    try:
+        run, stored = store.run_config()
+        try:
+            settings = BenchSettings.model_validate(stored)
+        except ValidationError as exc:
+            raise ArenaError(f"store {clip_path(store.path)}: the stored settings are not valid ({problem(exc)})"
+                             ) from None
+        if settings.annotations and not Path(settings.annotations).is_file():
+            notes.append(f"the annotations {clip_path(settings.annotations)} are gone: no agreement with humans")
+            settings = settings.model_copy(update={"annotations": None})
+        root = library_root or (Path(settings.library) if settings.library else SCENARIOS_ROOT)
+        library = ScenarioLibrary(root)
+        document = results(store.cells(), library, settings, run, folder)
+    finally:
+        store.close()
+    loaded, unread = read_transcripts(folder)
+    report = _assemble("benchmark", run, folder, None, [], library, loaded, [],
+                       len(list((folder / "failed").glob("*.json"))), notes + unread)
+    report.bench = document
+    report.score_rows = [{"model": m["model"], "n": m["n"], "overall": m["scores"]["overall"]["mean"],
+                          "scores": {k: v["mean"] for k, v in m["scores"].items() if k != "overall"}}
+                         for m in document["models"] if m["n"]]
+    return report
 
 
 def _tournament(folder: Path, library_root: Path | None) -> RunReport:
@@ -274,7 +318,7 @@ def _tournament(folder: Path, library_root: Path | None) -> RunReport:
 def _assemble(kind: str, name: str, folder: Path, board: dict[str, Any] | None, records: list[MatchRecord],
               library: ScenarioLibrary, loaded: list[tuple[Transcript, str]], models: list[str],
               failed: int, notes: list[str]) -> RunReport:
-    transcripts = [t for t, _ in loaded]
+    transcripts = [t for t, _ in loaded if t.ablation is None]  # an ablated encounter is another condition
     known, unknown = _known(library, transcripts)
     notes = notes + unknown
     try:
@@ -289,7 +333,8 @@ def _assemble(kind: str, name: str, folder: Path, board: dict[str, Any] | None, 
     roots, by_id, duplicates = _tree(loaded)
     notes += duplicates
     score_rows = (board["models"] if board else
-                  sorted(model_means([(t, Path(f)) for t, f in loaded]), key=lambda r: -cast(float, r["overall"])))
+                  sorted(model_means([(t, Path(f)) for t, f in loaded if t.ablation is None]),
+                         key=lambda r: -cast(float, r["overall"])))
     return RunReport(kind=kind, name=name, folder=folder, board=board, score_rows=score_rows, matches=records,
                      win_rate=win_rate, match_count=match_count, calibration=calibration, curves=curves,
                      transcripts=roots, by_encounter=by_id, library=library, failed=failed,

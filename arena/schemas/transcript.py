@@ -16,6 +16,20 @@ from arena.schemas.verdict import ClosingDifferential, Verdict
 TRANSCRIPT_SCHEMA_VERSION = 1
 
 
+Ablation = Literal["image", "record", "dialogue", "image+record"]
+ABLATIONS: tuple[Ablation, ...] = ("image", "record", "dialogue", "image+record")
+
+
+def withholds_images(ablation: Ablation | None) -> bool:
+    """The target gets no image (and is never told of one)."""
+    return ablation in ("image", "image+record")
+
+
+def withholds_record(ablation: Ablation | None) -> bool:
+    """The target gets no patient record: no history, no clinical details, no facts when it asks."""
+    return ablation in ("record", "image+record")
+
+
 class TerminationReason(StrEnum):
     """Why an encounter stopped. Only ``COMPLETED`` and ``TURN_BUDGET`` are gradeable outcomes."""
 
@@ -162,6 +176,9 @@ class Transcript(Record):
     closing_differential: ClosingDifferential | None = Field(
         default=None, description="Diagnoses and probabilities of the target's closing answer, as read")
     parent: ForkOrigin | None = Field(default=None, description="Set on a fork (arena fork): where it branched")
+    ablation: Ablation | None = Field(
+        default=None, description="What was taken away from the target (arena bench): image, record, image+record, "
+        "or dialogue (the static control: one turn with the whole vignette)")
 
     def target_turns(self) -> list[Turn]:
         return [turn for turn in self.turns if turn.role == "target"]

@@ -26,7 +26,7 @@ the run; ``--resume`` takes them from the store and refuses a flag that contradi
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
@@ -49,14 +49,22 @@ DEFAULT_OUT = "transcripts"
 STARTER = ("derm-changing-mole", "derm-ambiguous-lesion", "cxr-multiple-nodules", "xr-tibia-lucent-lesion")
 
 
-class TournamentSettings(Strict):
-    models: list[str] = Field(min_length=2, max_length=MAX_MODELS)
+def distinct(value: list[str]) -> list[str]:
+    repeated = sorted({m for m in value if value.count(m) > 1})
+    if repeated:
+        raise ValueError(f"{repeated[0]} is listed more than once")
+    return value
+
+
+class RunSettings(Strict):
+    """What a tournament and a benchmark (``arena.bench.config``) share: which models play which
+    scenarios, modes and seeds, who judges and simulates, where the run lives."""
+
+    models: list[str] = Field(min_length=1, max_length=MAX_MODELS)
     scenarios: str = Field(default="all", max_length=10_000)
     seeds: int = Field(default=1, ge=1, le=1000)
     seed: int = Field(default=0, ge=0, le=MAX_SEED)
     mode: ModeChoice = "default"
-    scheduler: SchedulerName = "round-robin"
-    matches: int | None = Field(default=None, ge=1, le=10_000_000)
     concurrency: int = Field(default=4, ge=1, le=1024)
     judge: list[str] = Field(default_factory=lambda: ["rubric"], min_length=1, max_length=16)
     simulator: str = "rule-based"
@@ -81,16 +89,22 @@ class TournamentSettings(Strict):
     @field_validator("models")
     @classmethod
     def _distinct(cls, value: list[str]) -> list[str]:
-        repeated = sorted({m for m in value if value.count(m) > 1})
-        if repeated:
-            raise ValueError(f"{repeated[0]} is listed more than once; a model meets the others, not itself")
-        return value
+        return distinct(value)
 
     @model_validator(mode="after")
-    def _seeds_fit(self) -> TournamentSettings:
+    def _seeds_fit(self) -> RunSettings:
         if self.seed + self.seeds - 1 > MAX_SEED:
             raise ValueError(f"seeds {self.seed}..{self.seed + self.seeds - 1} go past the largest seed, {MAX_SEED}")
         return self
+
+
+S = TypeVar("S", bound=RunSettings)
+
+
+class TournamentSettings(RunSettings):
+    models: list[str] = Field(min_length=2, max_length=MAX_MODELS)
+    scheduler: SchedulerName = "round-robin"
+    matches: int | None = Field(default=None, ge=1, le=10_000_000)
 
     def identity(self) -> dict[str, Any]:
         return self.model_dump(mode="json", include=set(IDENTITY))
@@ -103,30 +117,32 @@ def problem(exc: ValidationError) -> str:
     return f"{clip(where, 80)}: {clip(msg, 200)}"
 
 
-def load_file(path: Path) -> dict[str, Any]:
-    """The TOML file's keys (checked against the settings, unknown keys named with the valid ones)."""
+def load_file(path: Path, model: type[RunSettings] = TournamentSettings) -> dict[str, Any]:
+    """The TOML file's keys (checked against ``model``'s settings, unknown keys named with the valid
+    ones; ``kind``, which a run stores about itself, is not a setting)."""
     where = clip_path(path)
     if not path.exists():
         raise UsageError(f"--config {where}: no such file")
     data = read_toml(path, what="--config", limit=MAX_CONFIG_BYTES)
-    unknown = sorted(set(data) - set(TournamentSettings.model_fields))
+    valid = [k for k in model.model_fields if k != "kind"]
+    unknown = sorted(set(data) - set(valid))
     if unknown:
-        raise UsageError(f"--config {where}: unknown key {quoted(unknown[0])}; valid: "
-                         f"{choices(TournamentSettings.model_fields)}")
+        raise UsageError(f"--config {where}: unknown key {quoted(unknown[0])}; valid: {choices(valid)}")
     return data
 
 
-def settings(given: dict[str, Any], file: Path | None) -> TournamentSettings:
+def settings(given: dict[str, Any], file: Path | None, model: type[S] = TournamentSettings,  # type: ignore[assignment]
+             command: str = "arena tournament") -> S:
     """The options given (the file's, with the flags over them) over the defaults; ``file`` only names
     the file in a message."""
     values = {k: v for k, v in given.items() if v is not None}
     if "models" not in values:
-        raise UsageError("arena tournament: --models is required (or models = [...] in --config)")
+        raise UsageError(f"{command}: --models is required (or models = [...] in --config)")
     try:
-        return TournamentSettings.model_validate(values)
+        return model.model_validate(values)
     except ValidationError as exc:
         where = f"--config {clip_path(file)}: " if file is not None else ""
-        raise UsageError(f"arena tournament: {where}{problem(exc)}") from None
+        raise UsageError(f"{command}: {where}{problem(exc)}") from None
 
 
 def select_scenarios(library: ScenarioLibrary, selector: str) -> list[str]:
@@ -157,7 +173,16 @@ def select_scenarios(library: ScenarioLibrary, selector: str) -> list[str]:
     return [i for i in ids if i in chosen]
 
 
-def slots(library: ScenarioLibrary, s: TournamentSettings) -> list[Slot]:
+class SlotChoice(Protocol):
+    """What :func:`slots` reads: a tournament's or a benchmark's settings."""
+
+    scenarios: str
+    seed: int
+    seeds: int
+    mode: ModeChoice
+
+
+def slots(library: ScenarioLibrary, s: SlotChoice) -> list[Slot]:
     """Every (scenario, mode, seed) the settings name, seed-major (a prefix covers every scenario)."""
     out: list[Slot] = []
     scenarios = [library.get(i) for i in select_scenarios(library, s.scenarios)]

@@ -33,7 +33,17 @@ from arena.runner import RUN_MARKER, check_run_name, new_run_name, prepare_run_d
 from arena.schemas.calls import UsageSummary
 from arena.schemas.scenario import Mode
 from arena.terminal import dumps_json
-from arena.tournament.config import DEFAULT_OUT, IDENTITY, TournamentSettings, load_file, problem, settings, slots
+from arena.tournament.config import (
+    DEFAULT_OUT,
+    IDENTITY,
+    RunSettings,
+    S,
+    TournamentSettings,
+    load_file,
+    problem,
+    settings,
+    slots,
+)
 from arena.tournament.executor import Executor, LocalExecutor
 from arena.tournament.play import MatchPlayer, MatchResult, set_aside
 from arena.tournament.schedule import Scheduler, make_scheduler
@@ -83,7 +93,7 @@ class Tournament:
         self.lock.close()
 
 
-def _lock(run_dir: Path, run: str) -> IO[bytes]:
+def lock_run(run_dir: Path, run: str) -> IO[bytes]:
     try:
         handle = open(run_dir / RUN_MARKER, "rb")  # noqa: SIM115 - held for the tournament's life
     except OSError as exc:
@@ -96,15 +106,21 @@ def _lock(run_dir: Path, run: str) -> IO[bytes]:
     return handle
 
 
-def resume_settings(stored: dict[str, Any], given: dict[str, Any], run: str) -> dict[str, Any]:
+MUTABLE = ("concurrency", "models_file", "base_url", "out")  # what a resume may change
+
+
+def resume_settings(stored: dict[str, Any], given: dict[str, Any], run: str,
+                    model: type[Any] = TournamentSettings, identity: tuple[str, ...] = IDENTITY,
+                    mutable: tuple[str, ...] = MUTABLE) -> dict[str, Any]:
     """The stored identity, with the options that may change (concurrency, where models and runs
-    live); a given option that contradicts the stored run is refused."""
-    for key in IDENTITY:
+    live); a given option that contradicts the stored run is refused. ``model`` and ``identity``:
+    the settings' type and its identity keys (a tournament's by default, a benchmark's too)."""
+    for key in identity:
         value = given.get(key)
         if value is None:
             continue
         try:
-            normal = TournamentSettings.model_validate({**stored, key: value}).identity()[key]
+            normal = model.model_validate({**stored, key: value}).identity()[key]
         except ValidationError as exc:
             raise UsageError(f"--resume: {problem(exc)}") from None
         if normal != stored.get(key):
@@ -112,7 +128,7 @@ def resume_settings(stored: dict[str, Any], given: dict[str, Any], run: str) -> 
             raise UsageError(f"--resume: run {quoted(run)} was started with {key} = {was}, not {now}; resume "
                              "without that option or start a new run")
     merged = dict(stored)
-    for key in ("concurrency", "models_file", "base_url", "out"):
+    for key in mutable:
         if given.get(key) is not None:
             merged[key] = given[key]
     return merged
@@ -125,27 +141,47 @@ def _given(flags: dict[str, Any], config_file: Path | None) -> dict[str, Any]:
     return values
 
 
-def _reopen(given: dict[str, Any]) -> tuple[TournamentSettings, Path, IO[bytes], Store, int]:
-    """``--resume``: the run's folder locked, stale temporary files removed, its settings from the
-    store; matches that failed on infrastructure are forgotten (played again), their transcripts
-    set aside in ``failed/``."""
+def claim_run(s: RunSettings, run: str) -> tuple[Path, IO[bytes], Store]:
+    """A new run: its folder created (never an existing run's), locked, its store created with the
+    settings (the run's identity for a later ``--resume``)."""
+    run_dir = prepare_run_dir(Path(s.out), run)
+    lock = lock_run(run_dir, run)
+    store = Store(run_dir / STORE_NAME, create=True)
+    store.init_run(run, s.model_dump(mode="json", exclude={"run"}), version())
+    return run_dir, lock, store
+
+
+def reopen_run(given: dict[str, Any], *, kind: str = "tournament", model: type[S] = TournamentSettings,  # type: ignore[assignment]
+               identity: tuple[str, ...] = IDENTITY, mutable: tuple[str, ...] = MUTABLE,
+               forget: Callable[[Store], tuple[int, list[str]]] = Store.forget_infrastructure_errors,
+               ) -> tuple[S, Path, IO[bytes], Store, int]:
+    """``--resume`` of a ``kind`` run (``tournament`` or ``bench``): its folder locked, stale
+    temporary files removed, its settings from the store (a given option that contradicts them is
+    refused); what ended with an infrastructure error is forgotten (``forget``: played again) and
+    its transcripts set aside in ``failed/``. Returns the settings, folder, lock, store and how many
+    were forgotten."""
     run = given.get("run")
     if not run:
         raise UsageError("--resume needs --run NAME: the run to resume")
     check_run_name(run)
     run_dir = Path(given.get("out") or DEFAULT_OUT) / run
     if not (run_dir / STORE_NAME).is_file() or not (run_dir / RUN_MARKER).is_file():
-        raise UsageError(f"--resume: {clip_path(run_dir)} holds no tournament run; valid: the name of a "
-                         "tournament run in --out")
-    lock = _lock(run_dir, run)
+        raise UsageError(f"--resume: {clip_path(run_dir)} holds no {kind} run; valid: the name of a {kind} run in "
+                         "--out")
+    lock = lock_run(run_dir, run)
     try:
         for stale in run_dir.glob(".*.tmp"):  # a write the killed run never finished (we hold the lock)
             stale.unlink(missing_ok=True)
         store = Store(run_dir / STORE_NAME)
         try:
             stored_run, stored = store.run_config()
-            s = TournamentSettings.model_validate(resume_settings(stored, given, run) | {"run": stored_run})
-            retried, failed = store.forget_infrastructure_errors()
+            found = stored.get("kind", "tournament")
+            if found != kind:
+                raise UsageError(f"--resume: {clip_path(run_dir)} is a {'benchmark' if found == 'bench' else found} "
+                                 f"run, not a {kind}; resume it with arena {found} --resume")
+            s = model.model_validate(resume_settings(stored, given, run, model, identity, mutable)
+                                     | {"run": stored_run})
+            retried, failed = forget(store)
             for name in failed:
                 set_aside(run_dir, name)
         except ValidationError as exc:
@@ -167,8 +203,9 @@ def prepare(flags: dict[str, Any], config_file: Path | None, *, resume: bool, cl
     claimed (new) or reopened and locked (``resume``)."""
     given = _given(flags, config_file)
     retried = 0
+    s: TournamentSettings
     if resume:
-        s, run_dir, lock, store, retried = _reopen(given)
+        s, run_dir, lock, store, retried = reopen_run(given, model=TournamentSettings)
         run = str(s.run)
     else:
         s = settings(given, config_file)
@@ -178,15 +215,12 @@ def prepare(flags: dict[str, Any], config_file: Path | None, *, resume: bool, cl
         library = ScenarioLibrary(Path(s.library) if s.library else SCENARIOS_ROOT)
         config = with_base_url(models_config(Path(s.models_file) if s.models_file else None), s.base_url)
         check_specs(s.models, s.simulator, s.judge, config)
-        _check_file_names(s.models)
+        check_file_names(s.models)
         board = slots(library, s)
         scheduler = make_scheduler(s.scheduler, s.models, board, seed=s.seed, matches=s.matches,
                                    batch_size=max(8, len(s.models) // 2))  # not --concurrency: a resume may change it
         if not resume:
-            run_dir = prepare_run_dir(Path(s.out), run)
-            lock = _lock(run_dir, run)
-            store = Store(run_dir / STORE_NAME, create=True)
-            store.init_run(run, s.model_dump(mode="json", exclude={"run"}), version())
+            run_dir, lock, store = claim_run(s, run)
         cast = build_cast(simulator=s.simulator, judge=s.judge, config=config)
     except BaseException:
         if resume:
@@ -204,7 +238,7 @@ def prepare(flags: dict[str, Any], config_file: Path | None, *, resume: bool, cl
                       lock=lock, retried=retried)
 
 
-def _check_file_names(models: list[str]) -> None:
+def check_file_names(models: list[str]) -> None:
     """Two specs whose transcript files would share a name are refused before any work."""
     seen: dict[str, str] = {}
     for spec in models:
@@ -283,6 +317,9 @@ def open_run(path: Path) -> tuple[Path, Store, TournamentSettings, str]:
     store = Store(store_path, read_only=True)
     try:
         run, stored = store.run_config()
+        if stored.get("kind") == "bench":
+            raise UsageError(f"{clip_path(run_dir)} is a benchmark run (arena bench), not a tournament; valid: "
+                             f"arena report {clip_path(run_dir)}, or its bench.json")
         return run_dir, store, TournamentSettings.model_validate(stored), run
     except ValidationError as exc:
         store.close()

@@ -2,7 +2,8 @@
 
 Tables: ``runs`` (the run's configuration), ``encounters`` (one row per played conversation, its
 transcript file and image sha256s; images are never stored inline), ``verdicts`` (the absolute
-scores of each encounter, one row per dimension), ``scheduled`` (what the scheduler asked for, so a
+scores of each encounter, one row per dimension), ``bench_cells`` (which encounters an ``arena bench`` run
+recorded, in order, and their ablation), ``scheduled`` (what the scheduler asked for, so a
 resumed run finishes a batch before asking for the next), ``matches`` and ``rating_snapshots``.
 
 WAL journal, one connection, one writer (the tournament loop; matches finish in the event loop and
@@ -51,6 +52,8 @@ CREATE TABLE IF NOT EXISTS matches (
     encounter_a TEXT NOT NULL REFERENCES encounters(id), encounter_b TEXT NOT NULL REFERENCES encounters(id),
     outcome TEXT NOT NULL CHECK (outcome IN ('A', 'B', 'tie', 'error')), record TEXT NOT NULL,
     finished TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS bench_cells (
+    encounter_id TEXT PRIMARY KEY REFERENCES encounters(id), seq INTEGER NOT NULL, ablation TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS rating_snapshots (
     id INTEGER PRIMARY KEY AUTOINCREMENT, created TEXT NOT NULL, matches INTEGER NOT NULL,
     leaderboard TEXT NOT NULL);
@@ -253,6 +256,47 @@ class Store:
             row["scores"] = scores.get(row["id"], {})
             row["correct"] = None if row["correct"] is None else bool(row["correct"])
         return rows
+
+    # -- benchmark cells (arena bench) --------------------------------------------------------
+
+    @_guarded
+    def record_cell(self, transcript: Transcript, file: str, seq: int) -> bool:
+        """The encounter, its verdict and its benchmark cell in one transaction; False if it was recorded."""
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            if self._db.execute("SELECT 1 FROM bench_cells WHERE encounter_id = ?",
+                                (transcript.encounter_id,)).fetchone():
+                return False
+            self._insert_encounter(transcript, file)
+            self._db.execute("INSERT INTO bench_cells VALUES (?, ?, ?)",
+                             (transcript.encounter_id, seq, transcript.ablation or ""))
+        return True
+
+    @_guarded
+    def cells(self) -> list[dict[str, Any]]:
+        """Every recorded cell: its encounter row (as :meth:`encounters`) and its ``ablation`` (None: full)."""
+        ablations = {enc: ab or None for enc, ab in self._db.execute(
+            "SELECT encounter_id, ablation FROM bench_cells ORDER BY seq")}
+        rows = [e for e in self.encounters() if e["id"] in ablations]
+        order = {enc: i for i, enc in enumerate(ablations)}
+        rows.sort(key=lambda e: order[e["id"]])
+        for row in rows:
+            row["ablation"] = ablations[row["id"]]
+        return rows
+
+    @_guarded
+    def forget_infrastructure_cells(self) -> tuple[int, list[str]]:
+        """``--resume``: cells that ended with an infrastructure error are dropped (played again);
+        returns how many and their transcript files (the caller sets them aside)."""
+        rows = self._db.execute("SELECT e.id, e.transcript FROM encounters e JOIN bench_cells c "
+                                "ON c.encounter_id = e.id WHERE e.infrastructure = 1").fetchall()
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            for enc, _ in rows:
+                self._db.execute("DELETE FROM bench_cells WHERE encounter_id = ?", (enc,))
+                self._db.execute("DELETE FROM verdicts WHERE encounter_id = ?", (enc,))
+                self._db.execute("DELETE FROM encounters WHERE id = ?", (enc,))
+        return len(rows), [f for _, f in rows]
 
     # -- ratings ----------------------------------------------------------------------------
 
