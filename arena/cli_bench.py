@@ -13,7 +13,7 @@ from rich.text import Text
 
 from arena.cli_models import add_models_file_option
 from arena.cli_parser import int_in, path_arg, seed_arg, turns_arg
-from arena.cli_tournament import LiveProgress
+from arena.cli_tournament import FAULTS_HELP, LiveProgress
 from arena.echo import clip_path
 from arena.entry import report
 from arena.runner import check_run_name
@@ -21,7 +21,7 @@ from arena.schemas.transcript import ABLATIONS
 from arena.terminal import dumps_json, make_console
 
 FLAGS = ("models", "scenarios", "seeds", "seed", "mode", "concurrency", "judge", "simulator", "max_turns", "bootstrap",
-         "run", "out", "models_file", "base_url", "library", "ablations", "annotations")
+         "run", "out", "models_file", "base_url", "library", "ablations", "annotations", "faults")
 KEYS = ("coherence", "uncertainty", "narrative", "safety", "accuracy", "overall")
 SHORT = {"coherence": "coh", "uncertainty": "unc", "narrative": "nar", "safety": "saf", "accuracy": "acc",
          "overall": "overall"}
@@ -54,6 +54,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     b.add_argument("--base-url", metavar="URL", help="base URL for openai-compatible/<model> specs")
     b.add_argument("--out", type=path_arg, metavar="DIR", help="folder of runs (default: transcripts)")
     b.add_argument("--run", type=check_run_name, metavar="NAME", help="run name (default: bench-<UTC date-time>-...)")
+    b.add_argument("--faults", metavar="KIND=RATE,...", help=FAULTS_HELP)
     b.add_argument("--json", action="store_true", help="print the results document on stdout")
 
 

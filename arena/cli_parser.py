@@ -52,6 +52,23 @@ class ArenaParser(argparse.ArgumentParser):
 _ASCII_INT = re.compile(r"-?[0-9]{1,30}")
 
 
+_ASCII_FLOAT = re.compile(r"[0-9]+(\.[0-9]+)?")
+
+
+def float_in(low: float, high: float) -> Callable[[str], float]:
+    """An argument type: a plain non-negative decimal (ASCII digits, an optional fraction; no
+    exponent, ``inf`` or ``nan``) in ``low..high``."""
+
+    def parse(text: str) -> float:
+        problem = f"must be a number from {low:g} to {high:g}, got {quoted(text)}"
+        if not _ASCII_FLOAT.fullmatch(text) or not low <= float(text) <= high:
+            raise argparse.ArgumentTypeError(problem)
+        return float(text)
+
+    parse.__name__ = "number"
+    return parse
+
+
 def int_in(low: int, high: int) -> Callable[[str], int]:
     """An argument type: ASCII digits only (``int()`` would also take ``٣``, ``1_000`` and `` 5 ``),
     a leading minus only when ``low`` is negative, and a value in ``low..high``."""

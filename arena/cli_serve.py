@@ -13,7 +13,7 @@ import argparse
 from rich.console import Console
 from rich.text import Text
 
-from arena.cli_parser import int_in
+from arena.cli_parser import float_in, int_in
 
 # The same values as arena.serve's; that module (starlette, uvicorn) is imported only to serve.
 DEFAULT_HOST = "127.0.0.1"
@@ -36,6 +36,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                        help="TCP port, 0..65535 (0: any free port, shown on start)")
     serve.add_argument("--latency-ms", type=latency_arg, default=0, metavar="MS",
                        help=f"sleep this long before every completion, 0..{MAX_LATENCY_MS}")
+    serve.add_argument("--faults", metavar="KIND=RATE,...",
+                       help="inject faults into completions, e.g. 429=0.1,5xx=0.05,timeout=0.02,drop=0.02,"
+                            "truncated=0.02,malformed=0.02,empty=0.02 (a rehearsal for a harness)")
+    serve.add_argument("--fault-seed", type=int_in(0, 2**31 - 1), default=0, metavar="N",
+                       help="seed of the fault draws (the same seed, the same faults)")
+    serve.add_argument("--retry-after", type=float_in(0, 120), default=1.0, metavar="S",
+                       help="the Retry-After of an injected 429, in seconds (default: 1)")
+    serve.add_argument("--hang", type=float_in(0.001, 600), default=30.0, metavar="S",
+                       help="how long an injected timeout holds the reply (default: 30)")
     serve.add_argument("--allow-remote", action="store_true",
                        help="allow a --host other than loopback: anyone who can reach it can use the server")
 
@@ -46,4 +55,9 @@ def run(args: argparse.Namespace, console: Console) -> int:
     def announce(line: str) -> None:
         console.print(Text(line), soft_wrap=True)
 
-    return serve(args.host, args.port, args.latency_ms, allow_remote=args.allow_remote, announce=announce)
+    from arena.faults import FaultPlan
+
+    faults = FaultPlan.parse(args.faults, seed=args.fault_seed, retry_after_s=args.retry_after,
+                             hang_s=args.hang) if args.faults else None
+    return serve(args.host, args.port, args.latency_ms, allow_remote=args.allow_remote, announce=announce,
+                 faults=faults)

@@ -27,7 +27,9 @@ from arena.tournament.store import STORE_NAME, Store
 from scenarios.library import SCENARIOS_ROOT, ScenarioLibrary
 
 FLAGS = ("models", "scenarios", "seeds", "seed", "mode", "scheduler", "matches", "concurrency", "judge", "simulator",
-         "max_turns", "bootstrap", "run", "out", "models_file", "base_url", "library")
+         "max_turns", "bootstrap", "run", "out", "models_file", "base_url", "library", "faults")
+FAULTS_HELP = ("a rehearsal: every target meets these faults, e.g. 429=0.1,5xx=0.05,timeout=0.02,drop=0.02,"
+               "truncated=0.02,malformed=0.02,empty=0.02 (retried, or recorded as infrastructure errors)")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -61,6 +63,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     t.add_argument("--out", type=path_arg, metavar="DIR", help="folder of runs (default: transcripts)")
     t.add_argument("--run", type=check_run_name, metavar="NAME",
                    help="run name (default: tournament-<UTC date-time>-<random>)")
+    t.add_argument("--faults", metavar="KIND=RATE,...", help=FAULTS_HELP)
     t.add_argument("--json", action="store_true", help="print the leaderboard document on stdout")
 
     lb = sub.add_parser("leaderboard", help="the ratings of a tournament run, with intervals")

@@ -30,6 +30,7 @@ from arena.config import EndpointConfig, ModelsConfig
 from arena.echo import quoted
 from arena.encounter import run as encounter_run
 from arena.errors import UsageError
+from arena.faults import FaultDraw, FaultPlan, with_faults
 from arena.gateway import Gateway
 from arena.judging.jury import Jury
 from arena.judging.pairwise import PairwiseJudge
@@ -112,11 +113,13 @@ class Cast:
     simulator: Simulator
     judge: Judge
     http_client: Any = None
+    faults: FaultDraw | None = None  # a rehearsal (--faults): every target meets these faults
     _targets: dict[str, ModelClient | EncounterBound] = field(default_factory=dict)
 
     def target(self, spec: str) -> ModelClient | EncounterBound:
         if spec not in self._targets:
-            self._targets[spec] = registry().create(spec, self.config, http_client=self.http_client)
+            client = registry().create(spec, self.config, http_client=self.http_client)
+            self._targets[spec] = client if self.faults is None else with_faults(client, self.faults)
         return self._targets[spec]
 
     def close(self) -> None:
@@ -163,7 +166,8 @@ def build_pairwise_judge(spec: str, config: ModelsConfig, gateway: Gateway,
 
 
 def build_cast(*, simulator: str = RULE_BASED, judge: str | Sequence[str] = RUBRIC, config: ModelsConfig | None = None,
-               cache_path: Path | None = None, gateway: Gateway | None = None, http_client: Any = None) -> Cast:
+               cache_path: Path | None = None, gateway: Gateway | None = None, http_client: Any = None,
+               faults: FaultPlan | None = None) -> Cast:
     config = config or ModelsConfig()
     if gateway is None:
         gateway = Gateway(cache=ResponseCache(cache_path) if cache_path else None)
@@ -172,7 +176,8 @@ def build_cast(*, simulator: str = RULE_BASED, judge: str | Sequence[str] = RUBR
         voice = ModelVoice(_model_role_client(simulator, "simulator", config, http_client), simulator)
         sim = Simulator(policy=RuleBasedPolicy(), reader=assess_answer, voice=voice)
     chosen = build_judge(judge, config, gateway, http_client)
-    return Cast(config=config, gateway=gateway, simulator=sim, judge=chosen, http_client=http_client)
+    return Cast(config=config, gateway=gateway, simulator=sim, judge=chosen, http_client=http_client,
+                faults=FaultDraw(faults) if faults is not None else None)
 
 
 async def run_encounter(scenario: Scenario, target: ModelClient | EncounterBound, images: dict[str, bytes], *,

@@ -48,6 +48,7 @@ import uvicorn
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -56,6 +57,7 @@ from arena.clients.base import prepare_messages
 from arena.composition import SERVED_MODELS, create_client
 from arena.echo import choices, clip, exception_text, quoted
 from arena.errors import ScenarioError, UsageError
+from arena.faults import FaultDraw, FaultInjector, FaultPlan
 from arena.limits import MAX_IMAGE_BYTES, MAX_IMAGES
 from arena.protocols import ModelClient
 from arena.schemas.messages import ImagePart, Message, ModelRequest, TextPart
@@ -288,13 +290,16 @@ def _model_entry(model_id: str) -> dict[str, Any]:
     return {"id": model_id, "object": "model", "created": 0, "owned_by": "arena"}
 
 
-def build_app(*, latency_ms: int = 0) -> Starlette:
+def build_app(*, latency_ms: int = 0, faults: FaultPlan | None = None) -> Starlette:
     """The Starlette app: one client per served model, built once; ``latency_ms`` is slept before
-    every completion (a slow model, for harness timeouts and concurrency)."""
+    every completion (a slow model, for harness timeouts and concurrency); ``faults`` injects the
+    plan's faults into completions (:mod:`arena.faults`; what was injected is counted in
+    ``app.state.faults``)."""
     if not 0 <= latency_ms <= MAX_LATENCY_MS:
         raise UsageError(f"latency must be from 0 to {MAX_LATENCY_MS} ms, got {latency_ms}")
     clients: dict[str, ModelClient] = {model_id: create_client(model_id) for model_id in served_model_ids()}
     received: list[list[str]] = []
+    draw = FaultDraw(faults) if faults is not None else None
 
     def unknown_model(model_id: str) -> RequestRefused:
         return RequestRefused(f"the model {quoted(model_id)} does not exist; valid: {choices(clients)}",
@@ -367,7 +372,9 @@ def build_app(*, latency_ms: int = 0) -> Starlette:
             Route("/v1/chat/completions", chat_completions, methods=["POST"]),
         ],
         exception_handlers={HTTPException: http_error},
+        middleware=[Middleware(FaultInjector, plan=faults, draw=draw)] if faults is not None and draw else [],
     )
+    app.state.faults = draw
     app.state.received = received
     app.state.clients = clients
     app.state.latency_ms = latency_ms
@@ -483,13 +490,13 @@ class ServerThread:
 
 
 def serve(host: str, port: int, latency_ms: int, *, allow_remote: bool = False,
-          announce: Callable[[str], None] | None = None) -> int:
+          announce: Callable[[str], None] | None = None, faults: FaultPlan | None = None) -> int:
     """``arena serve``: serve in the foreground until Ctrl-C (or SIGTERM); returns the exit code.
     One line with the base URL is announced (printed) once the server accepts connections. A host
     other than loopback is refused unless ``allow_remote``: there is no authentication."""
     say = announce or (lambda line: print(line, flush=True))
     check_address(host, port, allow_remote=allow_remote)
-    app = build_app(latency_ms=latency_ms)
+    app = build_app(latency_ms=latency_ms, faults=faults)
     sock, base_url = _bind(host, port, allow_remote=allow_remote)
     server = _server(app)
 
@@ -500,6 +507,8 @@ def serve(host: str, port: int, latency_ms: int, *, allow_remote: bool = False,
         if server.started:
             models = ", ".join(served_model_ids())
             slow = f", {latency_ms} ms latency" if latency_ms else ""
+            if faults is not None:
+                slow += ", injecting faults " + ",".join(f"{k}={v:g}" for k, v in faults.rates.items())
             say(f"arena serve: {models} at {base_url} (OpenAI-compatible{slow}); Ctrl-C to stop")
         await task
 
@@ -509,4 +518,8 @@ def serve(host: str, port: int, latency_ms: int, *, allow_remote: bool = False,
         pass
     finally:
         sock.close()
+    if app.state.faults is not None:
+        draw = app.state.faults
+        say(f"arena serve: {draw.passed} completions answered, faults injected: "
+            + (", ".join(f"{k} {n}" for k, n in sorted(draw.injected.items())) or "none"))
     return 0

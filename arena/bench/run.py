@@ -35,7 +35,7 @@ from arena.runner import (
 from arena.schemas.transcript import Transcript
 from arena.terminal import dumps_json
 from arena.tournament.play import set_aside
-from arena.tournament.run import MUTABLE, Progress, check_file_names, claim_run, reopen_run
+from arena.tournament.run import MUTABLE, Progress, check_file_names, claim_run, fault_plan, reopen_run
 from arena.tournament.store import Store
 from scenarios.library import SCENARIOS_ROOT, ScenarioLibrary
 
@@ -80,12 +80,13 @@ def prepare(flags: dict[str, Any], config_file: Path | None, *, resume: bool, cl
         config = with_base_url(models_config(Path(s.models_file) if s.models_file else None), s.base_url)
         check_specs(s.models, s.simulator, s.judge, config)
         check_file_names(s.models)
+        faults = fault_plan(s)
         if s.annotations is not None and not Path(s.annotations).is_file():
             raise UsageError(f"--annotations {clip_path(s.annotations)}: no such file")
         todo = cells(library, s)
         if not resume:
             run_dir, lock, store = claim_run(s, run)
-        cast = build_cast(simulator=s.simulator, judge=s.judge, config=config)
+        cast = build_cast(simulator=s.simulator, judge=s.judge, config=config, faults=faults)
     except BaseException:
         if resume:
             store.close()

@@ -75,6 +75,8 @@ class RunSettings(Strict):
     models_file: str | None = None
     base_url: str | None = None
     library: str | None = None
+    faults: str | None = Field(default=None, max_length=1000, description="A rehearsal: faults every target meets "
+                               "(arena.faults; not part of the run's identity)")
 
     @field_validator("models", mode="before")
     @classmethod

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import fcntl
 import json
+import sqlite3
 import time
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -27,6 +29,7 @@ from arena.composition import Cast, build_cast, build_pairwise_judge, check_spec
 from arena.echo import clip, clip_path, exception_text, quoted
 from arena.encounter.clock import Clock
 from arena.errors import ArenaError, UsageError
+from arena.faults import FaultPlan
 from arena.files import atomic_write
 from arena.judging.pairwise import PairwiseJudge
 from arena.runner import RUN_MARKER, check_run_name, new_run_name, prepare_run_dir, transcript_name
@@ -106,7 +109,7 @@ def lock_run(run_dir: Path, run: str) -> IO[bytes]:
     return handle
 
 
-MUTABLE = ("concurrency", "models_file", "base_url", "out")  # what a resume may change
+MUTABLE = ("concurrency", "models_file", "base_url", "out", "faults")  # what a resume may change
 
 
 def resume_settings(stored: dict[str, Any], given: dict[str, Any], run: str,
@@ -141,9 +144,46 @@ def _given(flags: dict[str, Any], config_file: Path | None) -> dict[str, Any]:
     return values
 
 
+def fault_plan(s: RunSettings) -> FaultPlan | None:
+    """``--faults``: the rehearsal's plan, seeded by the run's seed (checked before any work)."""
+    return FaultPlan.parse(s.faults, seed=s.seed) if s.faults else None
+
+
+STILLBORN = {RUN_MARKER, STORE_NAME, f"{STORE_NAME}-wal", f"{STORE_NAME}-shm", f"{STORE_NAME}-journal"}
+
+
+def _reclaim_stillborn(run_dir: Path, run: str) -> None:
+    """A run killed between claiming its folder and recording its settings holds only its marker and
+    an empty store: nothing was played, so the folder is cleared for a new start (under the lock,
+    so never while another process is starting it)."""
+    if not run_dir.is_dir() or not (run_dir / RUN_MARKER).is_file():
+        return
+    names = {p.name for p in run_dir.iterdir()}
+    if not names <= STILLBORN:
+        return
+    with lock_run(run_dir, run):
+        if (run_dir / STORE_NAME).is_file() and not _empty_store(run_dir / STORE_NAME):
+            return  # a real run (--resume it), or a file this arena did not write: refused as existing
+        for name in names:
+            (run_dir / name).unlink(missing_ok=True)
+
+
+def _empty_store(path: Path) -> bool:
+    """True when the store records no run: no tables yet (killed while creating it) or no ``runs`` row."""
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)) as db:
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if not tables:
+                return True
+            return "runs" in tables and db.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 0
+    except sqlite3.Error:
+        return path.stat().st_size == 0
+
+
 def claim_run(s: RunSettings, run: str) -> tuple[Path, IO[bytes], Store]:
-    """A new run: its folder created (never an existing run's), locked, its store created with the
-    settings (the run's identity for a later ``--resume``)."""
+    """A new run: its folder created (never an existing run's, but a stillborn one is reclaimed),
+    locked, its store created with the settings (the run's identity for a later ``--resume``)."""
+    _reclaim_stillborn(Path(s.out) / run, run)
     run_dir = prepare_run_dir(Path(s.out), run)
     lock = lock_run(run_dir, run)
     store = Store(run_dir / STORE_NAME, create=True)
@@ -216,12 +256,13 @@ def prepare(flags: dict[str, Any], config_file: Path | None, *, resume: bool, cl
         config = with_base_url(models_config(Path(s.models_file) if s.models_file else None), s.base_url)
         check_specs(s.models, s.simulator, s.judge, config)
         check_file_names(s.models)
+        faults = fault_plan(s)
         board = slots(library, s)
         scheduler = make_scheduler(s.scheduler, s.models, board, seed=s.seed, matches=s.matches,
                                    batch_size=max(8, len(s.models) // 2))  # not --concurrency: a resume may change it
         if not resume:
             run_dir, lock, store = claim_run(s, run)
-        cast = build_cast(simulator=s.simulator, judge=s.judge, config=config)
+        cast = build_cast(simulator=s.simulator, judge=s.judge, config=config, faults=faults)
     except BaseException:
         if resume:
             store.close()
