@@ -30,6 +30,7 @@ from arena import (
     cli_serve,
     cli_tournament,
 )
+from arena.cli_commands import COMMANDS, top_level
 from arena.cli_models import add_models_file_option, models_config
 from arena.cli_parser import (
     ArenaParser,
@@ -40,7 +41,6 @@ from arena.cli_parser import (
     require_command,
     seed_arg,
     turns_arg,
-    version,
 )
 from arena.cli_tables import calibration_rows, calibration_table, model_means
 from arena.composition import DEMO_MODELS, RUBRIC, RULE_BASED, Cast, build_cast, check_specs, with_base_url
@@ -83,12 +83,9 @@ def _add_run_options(parser: argparse.ArgumentParser, command: str) -> None:
 
 
 def build_parser() -> ArenaParser:
-    parser = ArenaParser(prog="arena",
-                         description="Arena for image-grounded clinical conversations with multimodal models.")
-    parser.add_argument("--version", action="version", version=f"arena {version()}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArenaParser)
+    parser, sub = top_level(ArenaParser)
 
-    match = sub.add_parser("match", help="one encounter: simulator vs a target, judged; writes a transcript")
+    match = sub.add_parser("match", help=COMMANDS["match"])
     match.add_argument("--scenario", required=True, help="scenario id (see: arena scenarios list)")
     match.add_argument("--target", required=True, help="model spec, e.g. reference/oracle")
     match.add_argument("--mode", choices=["patient", "clinician"],
@@ -111,8 +108,7 @@ def build_parser() -> ArenaParser:
                             f"DIR/{DEFAULT_CACHE}, DIR being --out)")
     _add_run_options(match, "match")
 
-    demo = sub.add_parser("demo", help="an offline tournament of every reference model on the starter scenarios, "
-                          "ending with the leaderboard")
+    demo = sub.add_parser("demo", help=COMMANDS["demo"])
     demo.add_argument("--seed", type=seed_arg, default=0, help="first simulator seed")
     demo.add_argument("--seeds", type=int_in(1, 1000), default=1, metavar="N", help="seeds per scenario")
     demo.add_argument("--all", action="store_true", help="every scenario of the library, not just the 4 starters")

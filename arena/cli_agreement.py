@@ -39,6 +39,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from arena.cli_commands import COMMANDS
 from arena.cli_parser import path_arg
 from arena.echo import choices, clip, clip_path, exception_text, quoted
 from arena.errors import ArenaError, UsageError
@@ -90,7 +91,7 @@ class Annotation(BaseModel):
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     agree = sub.add_parser(
-        "agreement", help="judge-human and human-human agreement per dimension (kappa, Spearman, alpha)",
+        "agreement", help=COMMANDS["agreement"],
         description="Agreement of judges with human annotations (JSONL: transcript_id, dimension, score 1-5, "
                     "rater) over transcripts given as files or run folders.")
     agree.add_argument("sources", nargs="*", type=path_arg, metavar="TRANSCRIPT|RUN_DIR",

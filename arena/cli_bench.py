@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from arena.cli_commands import COMMANDS
 from arena.cli_models import add_models_file_option
 from arena.cli_parser import int_in, path_arg, seed_arg, turns_arg
 from arena.cli_tournament import FAULTS_HELP, LiveProgress
@@ -28,8 +29,7 @@ SHORT = {"coherence": "coh", "uncertainty": "unc", "narrative": "nar", "safety":
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    b = sub.add_parser("bench", help="absolute scores with intervals, image/record/dialogue ablations and subgroup "
-                       "deltas (IMCBench-style); resumable")
+    b = sub.add_parser("bench", help=COMMANDS["bench"])
     b.add_argument("--models", metavar="SPEC,SPEC,...", help="one or more model specs, comma-separated")
     b.add_argument("--scenarios", metavar="SELECTOR", help="scenario ids, tag:T, starter or all (default: all)")
     b.add_argument("--seeds", type=int_in(1, 1000), metavar="N", help="simulator seeds per scenario (default: 1)")

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from arena.cli_commands import COMMANDS
 from arena.cli_parser import path_arg
 from arena.composition import registry
 from arena.config import ModelsConfig, default_models_file, load_models_config
@@ -36,7 +37,7 @@ def models_config(path: Path | None) -> ModelsConfig:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    models = sub.add_parser("models", help="model providers, configured endpoints and reference models")
+    models = sub.add_parser("models", help=COMMANDS["models"])
     _PARSERS[""] = models
     msub = models.add_subparsers(dest="models_command", metavar="SUBCOMMAND", parser_class=type(models))
     lst = msub.add_parser("list", help="list providers, endpoints from the models file and reference models")

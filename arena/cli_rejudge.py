@@ -26,6 +26,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from arena.cli_commands import COMMANDS
 from arena.cli_models import add_models_file_option, models_config
 from arena.cli_parser import path_arg
 from arena.composition import RUBRIC, RULE_BASED, build_cast, check_specs, judge_specs, with_base_url
@@ -51,7 +52,7 @@ Status = Literal["judged", "judge_error", "not_gradeable"]
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     rejudge = sub.add_parser(
-        "rejudge", help="grade stored transcripts again with another judge; no target or simulator call",
+        "rejudge", help=COMMANDS["rejudge"],
         description="Re-grade stored transcripts (files, or folders of them) with --judge (repeat it for a "
                     "jury). The new transcripts go to a new run folder DIR/RUN/; the originals are never "
                     "touched. Prints old and new scores.")

@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from arena.cli_commands import COMMANDS
 from arena.cli_models import add_models_file_option, models_config
 from arena.cli_parser import int_in, path_arg, seed_arg
 from arena.echo import clip
@@ -33,7 +34,7 @@ from scenarios.library import SCENARIOS_ROOT, ScenarioLibrary
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    replay = sub.add_parser("replay", help="show a stored transcript turn by turn, in full, safely")
+    replay = sub.add_parser("replay", help=COMMANDS["replay"])
     replay.add_argument("transcript", type=path_arg, metavar="TRANSCRIPT", help="a transcript JSON file")
     replay.add_argument("--step", action="store_true", help="wait for Enter between turns")
     replay.add_argument("--full", action="store_true",
@@ -41,8 +42,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def add_rerun_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    rerun = sub.add_parser("rerun", help="re-execute a transcript from its recorded responses; exit 1 unless the "
-                           "new transcript is byte-identical")
+    rerun = sub.add_parser("rerun", help=COMMANDS["rerun"])
     rerun.add_argument("transcript", type=path_arg, metavar="TRANSCRIPT", help="a transcript JSON file")
     rerun.add_argument("--library", type=path_arg, default=SCENARIOS_ROOT, metavar="ROOT",
                        help="scenario library root (default: the built-in one)")
@@ -53,8 +53,7 @@ def add_rerun_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[t
 
 
 def add_fork_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    fork = sub.add_parser("fork", help="what if another model had answered from turn K on: replay the turns before K, "
-                          "play the rest with --target, judge, save linked to the parent")
+    fork = sub.add_parser("fork", help=COMMANDS["fork"])
     fork.add_argument("transcript", type=path_arg, metavar="TRANSCRIPT", help="the parent transcript JSON file")
     fork.add_argument("--at-turn", type=int_in(1, 10_000), required=True, metavar="K",
                       help="the first turn of the branch (turns 0..K-1 are the parent's)")

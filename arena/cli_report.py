@@ -9,6 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
+from arena.cli_commands import COMMANDS
 from arena.cli_parser import path_arg
 from arena.echo import clip_path
 from arena.errors import UsageError
@@ -20,8 +21,7 @@ REPORT_NAMES = ("report.html", "report.md")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    report = sub.add_parser("report", help="a run as one self-contained HTML page: leaderboard, charts, matrices, "
-                            "calibration, every transcript with its images, judge reasons and forks")
+    report = sub.add_parser("report", help=COMMANDS["report"])
     report.add_argument("run_path", type=path_arg, metavar="RUN",
                         help="a run folder (tournament, demo, match or fork), or a run name under --runs")
     report.add_argument("--out", type=path_arg, metavar="FILE", help="where to write it (default: RUN/report.html, or "

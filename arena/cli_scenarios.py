@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from arena.cli_commands import COMMANDS
 from arena.cli_parser import path_arg, require_command
 from arena.composition import leak_finder
 from arena.schemas.scenario import Scenario
@@ -20,7 +21,7 @@ _PARSERS: dict[str, argparse.ArgumentParser] = {}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    scen = sub.add_parser("scenarios", help="the case library: list, show, validate, schema, import")
+    scen = sub.add_parser("scenarios", help=COMMANDS["scenarios"])
     _PARSERS[""] = scen
     ssub = scen.add_subparsers(dest="scenarios_command", metavar="SUBCOMMAND", parser_class=type(scen))
     lst = ssub.add_parser("list", help="list scenarios")

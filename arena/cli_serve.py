@@ -13,6 +13,7 @@ import argparse
 from rich.console import Console
 from rich.text import Text
 
+from arena.cli_commands import COMMANDS
 from arena.cli_parser import float_in, int_in
 
 # The same values as arena.serve's; that module (starlette, uvicorn) is imported only to serve.
@@ -26,7 +27,7 @@ latency_arg = int_in(0, MAX_LATENCY_MS)
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     serve = sub.add_parser(
-        "serve", help="serve the reference models over an OpenAI-compatible HTTP API (loopback only)",
+        "serve", help=COMMANDS["serve"],
         description="Serve reference/pixel and reference/blind at http://HOST:PORT/v1 (GET /v1/models, "
                     "POST /v1/chat/completions; images as data: URLs) until Ctrl-C. Loopback only unless "
                     "--allow-remote: the server has no authentication.")

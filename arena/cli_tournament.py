@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
+from arena.cli_commands import COMMANDS
 from arena.cli_models import add_models_file_option
 from arena.cli_parser import int_in, path_arg, seed_arg, turns_arg
 from arena.cli_tables import leaderboard_table, score_table
@@ -33,8 +34,7 @@ FAULTS_HELP = ("a rehearsal: every target meets these faults, e.g. 429=0.1,5xx=0
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    t = sub.add_parser("tournament", help="rate models against each other: matches on shared scenarios and seeds, "
-                       "Bradley-Terry ratings with intervals; resumable")
+    t = sub.add_parser("tournament", help=COMMANDS["tournament"])
     t.add_argument("--models", metavar="SPEC,SPEC,...", help="two or more model specs, comma-separated")
     t.add_argument("--scenarios", metavar="SELECTOR",
                    help="scenario ids, tag:T, starter or all, comma-separated (default: all)")
@@ -66,12 +66,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     t.add_argument("--faults", metavar="KIND=RATE,...", help=FAULTS_HELP)
     t.add_argument("--json", action="store_true", help="print the leaderboard document on stdout")
 
-    lb = sub.add_parser("leaderboard", help="the ratings of a tournament run, with intervals")
+    lb = sub.add_parser("leaderboard", help=COMMANDS["leaderboard"])
     lb.add_argument("run_path", metavar="RUN", help="a run folder, or a run name under --out")
     lb.add_argument("--out", type=path_arg, default=TRANSCRIPTS_ROOT, metavar="DIR", help="folder of runs")
     lb.add_argument("--json", action="store_true", help="print the leaderboard document on stdout")
 
-    ex = sub.add_parser("export", help="export a run for other tools")
+    ex = sub.add_parser("export", help=COMMANDS["export"])
     ex.add_argument("kind", choices=["battles", "inspect"],
                     help="battles: Chatbot Arena's battle JSON (a tournament run); inspect: inspect_ai eval logs, one "
                          "per model (any run; needs the inspect extra)")

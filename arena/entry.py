@@ -2,7 +2,8 @@
 (about two seconds) ends with ``arena: interrupted`` and exit code 130, not a traceback.
 
 Nothing here imports anything beyond the standard library's ``os`` and ``sys``; ``arena`` itself
-imports nothing eagerly (see ``arena/__init__.py``).
+imports nothing eagerly (see ``arena/__init__.py``). ``arena``, ``arena --help`` and ``arena
+--version`` are answered from :mod:`arena.cli_commands` without importing any command.
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ def report(line: str) -> None:
 
 def main() -> int:
     try:
+        from arena.cli_commands import QUICK, quick  # standard library only
+
+        if sys.argv[1:] in QUICK:  # answered without importing any command
+            return quick(sys.argv[1:])
         from arena.cli import main as cli_main
     except KeyboardInterrupt:
         report("arena: interrupted")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -58,3 +59,25 @@ def test_only_the_composition_root_imports_agents_from_arena() -> None:
             if any(n == "agents" or n.startswith("agents.") for n in names):
                 offenders.append(f"{path.relative_to(root)}:{node.lineno}")
     assert offenders and all(o.startswith("arena/composition.py:") for o in offenders), offenders
+
+
+HEAVY = ("langgraph", "langchain_core", "langsmith", "numpy", "scipy", "networkx", "openai", "anthropic", "PIL",
+         "pydantic", "matplotlib", "jinja2")
+
+
+@pytest.mark.parametrize("argv", [[], ["--help"], ["-h"], ["--version"]])
+def test_help_and_version_import_no_command_and_say_what_the_full_parser_says(argv: list[str]) -> None:
+    """``arena --help`` is answered from ``arena.cli_commands`` (start-up well under 0.5 s, measured
+    in benchmarks/startup.py); its output and exit code are the full parser's."""
+    script = ("import sys, json; sys.argv = ['arena', *json.loads(sys.argv[1])]\n"
+              "from arena.entry import main\n"
+              "try:\n    code = main()\nexcept SystemExit as e:\n    code = e.code or 0\n"
+              f"heavy = sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r})\n"
+              "print('\\n@@' + json.dumps([code, heavy]))")
+    quick = _run([sys.executable, "-c", script, json.dumps(argv)])
+    out, _, tail = quick.stdout.rpartition("\n@@")
+    code, heavy = json.loads(tail)
+    assert heavy == [], heavy
+    full = _run([sys.executable, "-c", "import sys\nfrom arena.cli import main\n"
+                 f"sys.exit(main({argv!r}))"])
+    assert (code, out.strip(), quick.stderr) == (full.returncode, full.stdout.strip(), full.stderr)
