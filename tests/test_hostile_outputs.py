@@ -164,6 +164,7 @@ def test_ctrl_c_while_importing_is_one_line(tmp_path: Path) -> None:
     scripts = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts["arena"] == "arena.entry:main"
     code = ("import sys\n"
+            "sys.argv = ['arena', 'scenarios', 'list']  # a command: the CLI is imported (not the quick path)\n"
             "class Interrupt:\n"
             "    def find_spec(self, name, *args):\n"
             "        if name == 'arena.cli':\n"

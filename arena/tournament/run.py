@@ -153,16 +153,25 @@ STILLBORN = {RUN_MARKER, STORE_NAME, f"{STORE_NAME}-wal", f"{STORE_NAME}-shm", f
 
 
 def _reclaim_stillborn(run_dir: Path, run: str) -> None:
-    """A run killed between claiming its folder and recording its settings holds only its marker and
-    an empty store: nothing was played, so the folder is cleared for a new start (under the lock,
-    so never while another process is starting it)."""
-    if not run_dir.is_dir() or not (run_dir / RUN_MARKER).is_file():
+    """A run killed after creating its store and before recording its settings holds only its
+    marker and an empty store: nothing was played, so the folder is cleared for a new start. The
+    store is created under the run's lock, so holding the lock and finding it empty means its
+    creator is gone. A folder with a marker and no store is never touched: it may be a run being
+    claimed right now, or an ``arena match`` run."""
+    try:
+        if not (run_dir / RUN_MARKER).is_file() or not (run_dir / STORE_NAME).is_file():
+            return
+        names = {p.name for p in run_dir.iterdir()}
+    except OSError:  # an unusable path: prepare_run_dir names the problem
         return
-    names = {p.name for p in run_dir.iterdir()}
     if not names <= STILLBORN:
         return
-    with lock_run(run_dir, run):
-        if (run_dir / STORE_NAME).is_file() and not _empty_store(run_dir / STORE_NAME):
+    try:
+        lock = lock_run(run_dir, run)
+    except UsageError:
+        return  # in use: refused as an existing run
+    with lock:
+        if not _empty_store(run_dir / STORE_NAME):
             return  # a real run (--resume it), or a file this arena did not write: refused as existing
         for name in names:
             (run_dir / name).unlink(missing_ok=True)
