@@ -98,11 +98,12 @@ def results(rows: Sequence[Mapping[str, Any]], library: ScenarioLibrary, s: Benc
             run_dir: Path) -> dict[str, Any]:
     from arena.bench.agreement import agreement
 
+    groups = _groups(library, rows)
     return {
         "schema_version": 1, "run": run, "judge": "+".join(s.judge),
         "bootstrap": {"method": "percentile", "confidence": 0.95, "rounds": s.bootstrap, "seed": s.seed},
         "ablations": list(s.ablations), "scenarios": len({r["scenario"] for r in rows}), "seeds": s.seeds,
-        "models": [model_results(m, rows, _groups(library, rows), s.ablations, rounds=s.bootstrap, seed=s.seed,
+        "models": [model_results(m, rows, groups, s.ablations, rounds=s.bootstrap, seed=s.seed,
                                  k=max(1, s.seeds)) for m in s.models],
         "agreement": agreement(rows, run_dir, s),
     }

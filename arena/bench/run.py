@@ -17,13 +17,12 @@ from typing import IO, Any
 
 from arena.bench.config import IDENTITY, BenchSettings, Cell, cells, load_file, settings
 from arena.bench.results import results
-from arena.cli_models import models_config
-from arena.composition import Cast, build_cast, check_specs, with_base_url
+from arena.composition import Cast, build_cast
 from arena.echo import clip_path
 from arena.encounter.clock import Clock
-from arena.errors import ArenaError, UsageError
+from arena.errors import UsageError
 from arena.files import atomic_write
-from arena.records import BENCH_RESULTS, load_transcript
+from arena.records import BENCH_RESULTS
 from arena.runner import (
     EncounterPlan,
     check_run_name,
@@ -34,10 +33,10 @@ from arena.runner import (
 )
 from arena.schemas.transcript import Transcript
 from arena.terminal import dumps_json
-from arena.tournament.play import set_aside
-from arena.tournament.run import MUTABLE, Progress, check_file_names, claim_run, fault_plan, reopen_run
+from arena.tournament.play import orphan
+from arena.tournament.run import MUTABLE, Progress, checked_inputs, claim_run, release, reopen_run
 from arena.tournament.store import Store
-from scenarios.library import SCENARIOS_ROOT, ScenarioLibrary
+from scenarios.library import ScenarioLibrary
 
 RESULTS_NAME = BENCH_RESULTS
 
@@ -75,22 +74,18 @@ def prepare(flags: dict[str, Any], config_file: Path | None, *, resume: bool, cl
         s = settings(given, config_file)
         run = s.run or new_run_name("bench")
         check_run_name(run)
+    opened: tuple[Store | None, IO[bytes] | None] = (store, lock) if resume else (None, None)
     try:
-        library = ScenarioLibrary(Path(s.library) if s.library else SCENARIOS_ROOT)
-        config = with_base_url(models_config(Path(s.models_file) if s.models_file else None), s.base_url)
-        check_specs(s.models, s.simulator, s.judge, config)
-        check_file_names(s.models)
-        faults = fault_plan(s)
+        library, config, faults = checked_inputs(s)
         if s.annotations is not None and not Path(s.annotations).is_file():
             raise UsageError(f"--annotations {clip_path(s.annotations)}: no such file")
         todo = cells(library, s)
         if not resume:
             run_dir, lock, store = claim_run(s, run)
+            opened = (store, lock)
         cast = build_cast(simulator=s.simulator, judge=s.judge, config=config, faults=faults)
     except BaseException:
-        if resume:
-            store.close()
-            lock.close()
+        release(*opened)
         raise
     return Bench(settings=s, run=run, run_dir=run_dir, store=store, library=library, cast=cast, cells=todo,
                  lock=lock, retried=retried, clock=clock)
@@ -98,14 +93,9 @@ def prepare(flags: dict[str, Any], config_file: Path | None, *, resume: bool, cl
 
 async def _play(b: Bench, cell: Cell) -> tuple[Transcript, str]:
     name = transcript_name(cell.scenario_id, cell.model, cell.mode, cell.seed, cell.ablation)
-    path = b.run_dir / name
-    if path.exists():  # written by a run that was killed before it recorded the cell
-        known = load_transcript(path)
-        if known.encounter_id != cell.id or known.run != b.run:
-            raise ArenaError(f"{name} in run {b.run} is not this run's encounter {cell.id}; it is not overwritten")
-        if not known.termination.is_infrastructure:
-            return known, name
-        set_aside(b.run_dir, name)
+    known = orphan(b.run_dir, name, cell.id, b.run)
+    if known is not None:
+        return known, name
     scenario = b.library.get(cell.scenario_id)
     plan = EncounterPlan(scenario, b.library.image_bytes(scenario), cell.model, cell.mode, cell.seed,
                          b.settings.max_turns, cell.ablation)

@@ -45,6 +45,26 @@ TRANSCRIPT_CACHE = 512  # transcripts kept in memory; the rest are read back fro
 FAILED_DIR = "failed"  # transcripts of encounters that failed on infrastructure, kept when a resume retries them
 
 
+def own_transcript(run_dir: Path, name: str, enc_id: str, run: str) -> Transcript:
+    """``run_dir/name``, refused unless it is this run's encounter ``enc_id`` (never overwritten)."""
+    transcript = load_transcript(run_dir / name)
+    if transcript.encounter_id != enc_id or transcript.run != run:
+        raise ArenaError(f"{name} in run {run} is not this run's encounter {enc_id}; it is not overwritten")
+    return transcript
+
+
+def orphan(run_dir: Path, name: str, enc_id: str, run: str) -> Transcript | None:
+    """A transcript a killed run wrote but never recorded: read back; one that ended with an
+    infrastructure error is set aside in ``failed/`` (None: play it again)."""
+    if not (run_dir / name).exists():
+        return None
+    transcript = own_transcript(run_dir, name, enc_id, run)
+    if transcript.termination.is_infrastructure:
+        set_aside(run_dir, name)
+        return None
+    return transcript
+
+
 def set_aside(run_dir: Path, name: str) -> None:
     """Move ``run_dir/name`` into ``run_dir/failed/`` (``name``, ``name.1``, ...): kept, never overwritten."""
     source = run_dir / name
@@ -111,13 +131,6 @@ class MatchPlayer:
         while len(self._cache) > TRANSCRIPT_CACHE:
             self._cache.popitem(last=False)
 
-    def _load(self, path: Path, enc_id: str) -> Transcript:
-        transcript = load_transcript(path)
-        if transcript.encounter_id != enc_id or transcript.run != self.run:
-            raise ArenaError(f"{path.name} in run {self.run} is not this run's encounter {enc_id}; "
-                             "it is not overwritten")
-        return transcript
-
     async def encounter(self, model: str, scenario_id: str, mode: Mode, seed: int) -> Played:
         enc_id = encounter_id(scenario_id, model, mode, seed)
         if enc_id in self._cache:
@@ -135,17 +148,11 @@ class MatchPlayer:
 
     async def _obtain(self, enc_id: str, model: str, scenario_id: str, mode: Mode, seed: int) -> Played:
         if enc_id in self.stored:
-            known = self._load(self.run_dir / self.stored[enc_id], enc_id)
+            known = own_transcript(self.run_dir, self.stored[enc_id], enc_id, self.run)
             self._remember(known)
             return Played(known, self.stored[enc_id])
         name = transcript_name(scenario_id, model, mode, seed)
-        path = self.run_dir / name
-        transcript: Transcript | None = None
-        if path.exists():  # written by a run that was killed before it recorded the match
-            transcript = self._load(path, enc_id)
-            if transcript.termination.is_infrastructure:  # a failure: kept aside, played again
-                set_aside(self.run_dir, name)
-                transcript = None
+        transcript = orphan(self.run_dir, name, enc_id, self.run)
         if transcript is None:
             scenario = self.library.get(scenario_id)
             plan = EncounterPlan(scenario, self.library.image_bytes(scenario), model, mode, seed, self.max_turns)

@@ -26,6 +26,7 @@ from arena import composition
 from arena.cli_models import models_config
 from arena.cli_parser import version
 from arena.composition import Cast, build_cast, build_pairwise_judge, check_specs, with_base_url
+from arena.config import ModelsConfig
 from arena.echo import clip, clip_path, exception_text, quoted
 from arena.encounter.clock import Clock
 from arena.errors import ArenaError, UsageError
@@ -144,6 +145,24 @@ def _given(flags: dict[str, Any], config_file: Path | None) -> dict[str, Any]:
     return values
 
 
+def checked_inputs(s: RunSettings) -> tuple[ScenarioLibrary, ModelsConfig, FaultPlan | None]:
+    """What a tournament and a benchmark check before claiming a run: the library, the models
+    config (and every spec against it), file names the specs would share, the fault plan."""
+    library = ScenarioLibrary(Path(s.library) if s.library else SCENARIOS_ROOT)
+    config = with_base_url(models_config(Path(s.models_file) if s.models_file else None), s.base_url)
+    check_specs(s.models, s.simulator, s.judge, config)
+    check_file_names(s.models)
+    return library, config, fault_plan(s)
+
+
+def release(store: Store | None, lock: IO[bytes] | None) -> None:
+    """Close what a failed preparation had opened (the store and the run's lock)."""
+    if store is not None:
+        store.close()
+    if lock is not None:
+        lock.close()
+
+
 def fault_plan(s: RunSettings) -> FaultPlan | None:
     """``--faults``: the rehearsal's plan, seeded by the run's seed (checked before any work)."""
     return FaultPlan.parse(s.faults, seed=s.seed) if s.faults else None
@@ -260,22 +279,18 @@ def prepare(flags: dict[str, Any], config_file: Path | None, *, resume: bool, cl
         s = settings(given, config_file)
         run = s.run or new_run_name(command)
         check_run_name(run)
+    opened: tuple[Store | None, IO[bytes] | None] = (store, lock) if resume else (None, None)
     try:
-        library = ScenarioLibrary(Path(s.library) if s.library else SCENARIOS_ROOT)
-        config = with_base_url(models_config(Path(s.models_file) if s.models_file else None), s.base_url)
-        check_specs(s.models, s.simulator, s.judge, config)
-        check_file_names(s.models)
-        faults = fault_plan(s)
+        library, config, faults = checked_inputs(s)
         board = slots(library, s)
         scheduler = make_scheduler(s.scheduler, s.models, board, seed=s.seed, matches=s.matches,
                                    batch_size=max(8, len(s.models) // 2))  # not --concurrency: a resume may change it
         if not resume:
             run_dir, lock, store = claim_run(s, run)
+            opened = (store, lock)
         cast = build_cast(simulator=s.simulator, judge=s.judge, config=config, faults=faults)
     except BaseException:
-        if resume:
-            store.close()
-            lock.close()
+        release(*opened)
         raise
     pairwise: PairwiseJudge | None = None
     if len(s.judge) == 1 and s.judge[0] != composition.RUBRIC:
