@@ -115,16 +115,33 @@ class Cast:
     http_client: Any = None
     faults: FaultDraw | None = None  # a rehearsal (--faults): every target meets these faults
     _targets: dict[str, ModelClient | EncounterBound] = field(default_factory=dict)
+    _raw: dict[str, ModelClient | EncounterBound] = field(default_factory=dict)  # as built, before any wrapper
 
     def target(self, spec: str) -> ModelClient | EncounterBound:
         if spec not in self._targets:
             client = registry().create(spec, self.config, http_client=self.http_client)
+            self._raw[spec] = client
             self._targets[spec] = client if self.faults is None else with_faults(client, self.faults)
         return self._targets[spec]
 
     def close(self) -> None:
         if self.gateway.cache is not None:
             self.gateway.cache.close()
+
+    def clients(self) -> list[object]:
+        """Every model client the run has built: targets, a model simulator voice, model judges."""
+        judges = self.judge.judges if isinstance(self.judge, Jury) else [self.judge]
+        found: list[object] = [*self._raw.values(), getattr(self.simulator.voice, "client", None)]
+        found += [getattr(j, "client", None) for j in judges]
+        return [c for c in found if c is not None]
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections of every client, in the run's event loop (at the end of a run;
+        a later run in the same process opens new ones)."""
+        for client in self.clients():
+            close = getattr(client, "aclose", None)
+            if close is not None:
+                await close()
 
 
 def judge_specs(judge: str | Sequence[str]) -> list[str]:

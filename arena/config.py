@@ -69,11 +69,11 @@ class EndpointConfig(Strict):
     name: str = ""
     provider: ProviderName
     base_url: str | None = Field(default=None, max_length=2000)
-    api_key_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+    api_key_env: str | None = Field(default=None, max_length=128)
     vision: bool | None = None
     max_image_side: int | None = Field(default=None, ge=64, le=16384)
     max_image_bytes: int | None = Field(default=None, ge=10_000, le=100_000_000)
-    concurrency: int = Field(default=4, ge=1, le=256)
+    concurrency: int = Field(default=4, ge=1, le=1024)
     timeout_s: float = Field(default=120.0, gt=0, le=3600)
     connect_timeout_s: float = Field(default=10.0, gt=0, le=600)
     max_retries: int = Field(default=2, ge=0, le=10)
@@ -85,6 +85,14 @@ class EndpointConfig(Strict):
                     "json_schema (OpenAI, vLLM), or json_object with the schema (llama.cpp's server)")
     params: GenerationParams = Field(default_factory=GenerationParams)
     prices: dict[str, PriceEntry] = Field(default_factory=dict, description="By model name")
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _variable_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,127}", value):
+            raise ValueError("must be the name of the environment variable that holds the key (letters, digits "
+                             "and _), never the key itself")
+        return value
 
     @field_validator("base_url")
     @classmethod

@@ -154,6 +154,8 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def parse_json_text(text: str) -> Any:
     """JSON with distinct keys, finite numbers, bounded integers and at most ``MAX_JSON_DEPTH`` levels."""
+    if not text.strip():
+        raise FileRefused("the file is empty (or only whitespace); expected JSON")
     try:
         value = json.loads(text, parse_float=_finite_float, parse_int=_bounded_int,
                            parse_constant=_refuse_constant, object_pairs_hook=_unique_keys)

@@ -114,8 +114,10 @@ def prepare(client: ModelClient, request: ModelRequest) -> tuple[ModelRequest, R
             else:
                 sent_parts.append(part)
                 recorded_parts.append(part)
-        sent_messages.append(Message(role=message.role, parts=sent_parts))
-        recorded.append(RecordedMessage(role=message.role, parts=recorded_parts))
+        # parts and role come from validated models: constructed, not validated again (the whole
+        # conversation passes here on every call, so validating grew with the square of its length)
+        sent_messages.append(Message.model_construct(role=message.role, parts=sent_parts))
+        recorded.append(RecordedMessage.model_construct(role=message.role, parts=recorded_parts))
     sent = request.model_copy(update={"messages": sent_messages})
     schema = request.response_schema
     record = RecordedRequest(messages=recorded, params=effective_params(request, traits),

@@ -49,12 +49,12 @@ async def plain_loop(scenario: Any, seed: int, images: dict[str, bytes]) -> int:
     runtime = _Runtime(ctx)
     state: dict[str, Any] = {"max_turns": 7, "simulator_turns": 0, "priors_shown": False}
     node = "open"
-    steps = {"open": (g.open_node, g._after_open), "target": (g.target_node, g._after_target),
-             "simulate": (g.simulate_node, g._after_simulate)}
+    steps = {"open": (g.open_node, "target"), "target": (g.target_node, "simulate"),
+             "simulate": (g.simulate_node, "target")}
     while node != g.END:
-        function, route = steps[node]
+        function, following = steps[node]
         _merge(state, await function(state, runtime))  # type: ignore[arg-type]
-        node = route(state)  # type: ignore[arg-type]
+        node = g.END if state.get("termination") else following
     return len(state["turns"])
 
 

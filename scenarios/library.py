@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import warnings
 from dataclasses import dataclass
 from functools import cached_property
@@ -182,7 +183,8 @@ def check_image_bytes(data: bytes, *, where: str, media_type: str | None = None,
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageRefused(where, "", f"refused as a decompression bomb: {exception_text(exc)}") from exc
     except Exception as exc:  # PIL raises many types for corrupt data; their text may hold object addresses
-        raise ImageRefused(where, "", f"image does not decode: {exception_text(exc)}") from exc
+        reason = re.sub(r"\s*<[^<>]*object( at 0x[0-9a-f]+)?>", "", exception_text(exc))  # no repr of PIL's buffer
+        raise ImageRefused(where, "", f"image does not decode (truncated or corrupt): {reason}") from exc
     return width, height
 
 

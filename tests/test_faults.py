@@ -145,3 +145,20 @@ def test_forced_infrastructure_errors_are_excluded_then_played_again_on_resume(t
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         ids = [r[0] for r in db.execute("SELECT id FROM matches")]
         assert len(ids) == len(set(ids)) == 12
+
+
+def test_a_tournament_closes_its_clients_in_its_own_event_loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from arena.providers.common import SdkClient
+
+    closed: list[tuple[str, bool]] = []
+    original = SdkClient.aclose
+
+    async def spy(self: SdkClient) -> None:
+        sdk = self._sdk
+        await original(self)
+        closed.append((self.name, sdk.is_closed()))
+
+    monkeypatch.setattr(SdkClient, "aclose", spy)
+    with ServerThread() as clean:
+        _tournament(tmp_path, "tidy", _models_file(tmp_path, clean.base_url))
+    assert sorted(closed) == [("local/reference/blind", True), ("local/reference/pixel", True)]

@@ -4,6 +4,7 @@ SDK and by the arena's own ``openai-compatible`` adapter, with real scenario ima
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
 import hashlib
 import json
@@ -280,3 +281,55 @@ def test_serve_subcommand_options() -> None:
     for bad in (["serve", "--latency-ms", "60001"], ["serve", "--port", "-1"], ["serve", "--port", "70000"]):
         with pytest.raises(UsageError):
             parser.parse_args(bad)
+
+
+def test_accepted_connections_turn_nagle_off() -> None:
+    """The listening socket says TCP, so asyncio sets TCP_NODELAY on every accepted connection:
+    with Nagle on, each POST on a kept-alive connection waited ~40 ms for a delayed ACK."""
+    from arena.serve import _bind
+
+    sock, _url = _bind("127.0.0.1", 0, allow_remote=False)
+    seen: list[int] = []
+
+    class Probe(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            raw = transport.get_extra_info("socket")
+            seen.append(raw.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            transport.close()
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        listening = await loop.create_server(Probe, sock=sock)
+        try:
+            _reader, writer = await asyncio.open_connection(*sock.getsockname()[:2])
+            for _ in range(100):
+                if seen:
+                    break
+                await asyncio.sleep(0.01)
+            writer.close()
+        finally:
+            listening.close()
+            await listening.wait_closed()
+
+    run(main())
+    assert seen and seen[0] != 0
+
+
+def test_a_client_closes_its_connections_in_its_loop_and_opens_new_ones_after(server: ServerThread) -> None:
+    config = ModelsConfig(endpoints={"local": EndpointConfig(provider="openai-compatible", base_url=server.base_url)})
+    client = create_client("local/reference/blind", config=config)
+    request = ModelRequest(messages=[Message(role="user", parts=[TextPart(text=QUESTION)])])
+    first_sdk = client._sdk  # type: ignore[attr-defined]
+
+    async def call_then_close() -> ModelResponse:
+        response = await client.complete(request)
+        await client.aclose()  # type: ignore[attr-defined]
+        return response
+
+    assert run(call_then_close()).text
+    assert first_sdk.is_closed() and client._sdk is not first_sdk  # type: ignore[attr-defined]
+    assert run(client.complete(request)).text  # a later event loop: new connections, no error
+    injected = httpx2.AsyncClient()
+    given = create_client("local/reference/blind", config=config, http_client=injected)
+    run(given.aclose())  # type: ignore[attr-defined]
+    assert not injected.is_closed  # an injected client belongs to the test that made it

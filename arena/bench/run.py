@@ -130,7 +130,10 @@ async def execute(b: Bench, on_progress: Callable[[Progress], None] | None = Non
                 if on_progress:
                     on_progress(progress)
 
-    await asyncio.gather(*(worker() for _ in range(min(b.settings.concurrency, max(1, len(pending))))))
+    try:
+        await asyncio.gather(*(worker() for _ in range(min(b.settings.concurrency, max(1, len(pending))))))
+    finally:
+        await b.cast.aclose()
     return write_results(b)
 
 

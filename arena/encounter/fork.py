@@ -14,7 +14,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 
 from arena.encounter.clock import Clock, SystemClock
-from arena.encounter.graph import build_encounter_graph, checkpoint_serializer, recursion_limit
+from arena.encounter.graph import checkpoint_serializer, checkpointed_graph, recursion_limit
 from arena.encounter.run import assemble_transcript, bind_client
 from arena.encounter.state import EncounterContext, EncounterState
 from arena.errors import ArenaError, UsageError
@@ -38,7 +38,7 @@ async def fork_encounter(parent: Transcript, *, at_turn: int, scenario: Scenario
         raise UsageError(f"--at-turn {at_turn}: the transcript has turns 0..{len(parent.turns) - 1}; valid: 1.."
                          f"{len(parent.turns) - 1} (turn 0 is the opening: start a new match instead)")
     seed = parent.seed if seed is None else seed
-    graph = build_encounter_graph(InMemorySaver(serde=checkpoint_serializer()))
+    graph = checkpointed_graph(InMemorySaver(serde=checkpoint_serializer()))
     thread: RunnableConfig = {"configurable": {"thread_id": parent.encounter_id},
                               "recursion_limit": recursion_limit(parent.max_turns)}
     first = EncounterContext(scenario=scenario, mode=parent.mode, seed=parent.seed, target=replay, simulator=simulator,

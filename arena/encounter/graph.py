@@ -21,6 +21,7 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
+from langgraph.types import Command
 
 from arena.encounter.state import EncounterContext, EncounterState
 from arena.protocols import PolicyView, SimulatorError, VoiceRequest
@@ -143,10 +144,6 @@ async def open_node(state: EncounterState, runtime: Runtime[EncounterContext]) -
     return {**update, "turns": [turn], "moves": [move], "simulator_turns": 1}
 
 
-def _after_open(state: EncounterState) -> str:
-    return END if state.get("termination") else "target"
-
-
 async def target_node(state: EncounterState, runtime: Runtime[EncounterContext]) -> dict[str, Any]:
     ctx = runtime.context
     turns = state["turns"]
@@ -254,26 +251,42 @@ async def simulate_node(state: EncounterState, runtime: Runtime[EncounterContext
     return _merged(planned, await ask_node(cast(EncounterState, _merged(dict(state), planned)), runtime))
 
 
-def _after_simulate(state: EncounterState) -> str:
-    return END if state.get("termination") else "target"
+def _goto(update: dict[str, Any], following: str) -> Command[str]:
+    """The node's update with where to go next (``END`` once it set a termination). Routing in the
+    node's return, not in a conditional edge: an edge function reads a fresh copy of every channel,
+    a quarter of LangGraph's cost per turn (benchmarks/graph_overhead.py)."""
+    return Command(update=update, goto=END if update.get("termination") else following)
 
 
-def _after_target(state: EncounterState) -> str:
-    return END if state.get("termination") else "simulate"
+async def _open_step(state: EncounterState, runtime: Runtime[EncounterContext]) -> Command[str]:
+    return _goto(await open_node(state, runtime), "target")
+
+
+async def _target_step(state: EncounterState, runtime: Runtime[EncounterContext]) -> Command[str]:
+    return _goto(await target_node(state, runtime), "simulate")
+
+
+async def _simulate_step(state: EncounterState, runtime: Runtime[EncounterContext]) -> Command[str]:
+    return _goto(await simulate_node(state, runtime), "target")
 
 
 def build_encounter_graph(
     checkpointer: BaseCheckpointSaver[Any] | None = None,
 ) -> CompiledStateGraph[EncounterState, EncounterContext, EncounterState, EncounterState]:
     graph = StateGraph(EncounterState, context_schema=EncounterContext)
-    graph.add_node("open", open_node)
-    graph.add_node("target", target_node)
-    graph.add_node("simulate", simulate_node)
+    graph.add_node("open", _open_step, destinations=("target", END))
+    graph.add_node("target", _target_step, destinations=("simulate", END))
+    graph.add_node("simulate", _simulate_step, destinations=("target", END))
     graph.add_edge(START, "open")
-    graph.add_conditional_edges("open", _after_open, ["target", END])
-    graph.add_conditional_edges("target", _after_target, ["simulate", END])
-    graph.add_conditional_edges("simulate", _after_simulate, ["target", END])
     return graph.compile(checkpointer=checkpointer)
+
+
+def checkpointed_graph(
+    checkpointer: BaseCheckpointSaver[Any],
+) -> CompiledStateGraph[EncounterState, EncounterContext, EncounterState, EncounterState]:
+    """The compiled graph with ``checkpointer``: a shallow copy of :func:`default_graph` (compiling
+    again for every encounter cost a third of the checkpointed turn, benchmarks/graph_overhead.py)."""
+    return default_graph().copy({"checkpointer": checkpointer})
 
 
 @cache

@@ -10,7 +10,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from arena.encounter.clock import Clock, SystemClock
-from arena.encounter.graph import build_encounter_graph, default_graph, recursion_limit
+from arena.encounter.graph import checkpointed_graph, default_graph, recursion_limit
 from arena.encounter.state import EncounterContext, EncounterState
 from arena.errors import UsageError
 from arena.gateway import Gateway
@@ -73,7 +73,7 @@ async def run_encounter(
         system_prompt=system_prompt, gateway=gateway, target_spec=spec, scope=f"{run or ''}|{enc_id}",
         retries=retries, clock=clock, ablation=ablation,
     )
-    graph = default_graph() if checkpointer is None else build_encounter_graph(checkpointer)
+    graph = default_graph() if checkpointer is None else checkpointed_graph(checkpointer)
     config: RunnableConfig = {"recursion_limit": recursion_limit(max_turns)}
     if checkpointer is not None:
         config["configurable"] = {"thread_id": thread_id or enc_id}

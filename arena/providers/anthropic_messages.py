@@ -99,10 +99,16 @@ class AnthropicProvider:
 
         spec = f"{endpoint.name}/{model}"
         key = require_key(endpoint.api_key_env or self.key_variable, spec)
-        sdk_client = anthropic.AsyncAnthropic(api_key=key, base_url=endpoint.base_url, max_retries=0,
-                                              timeout=timeout_for(endpoint), http_client=http_client)
+
+        def fresh() -> anthropic.AsyncAnthropic:
+            return anthropic.AsyncAnthropic(api_key=key, base_url=endpoint.base_url, max_retries=0,
+                                            timeout=timeout_for(endpoint), http_client=http_client)
+
+        sdk_client = fresh()
         traits = traits_for(endpoint, model, ANTHROPIC_LIMITS, base_url=str(sdk_client.base_url))
-        return AnthropicClient(spec, model, endpoint, sdk_client, traits)
+        client = AnthropicClient(spec, model, endpoint, sdk_client, traits)
+        client._fresh = fresh if http_client is None else None
+        return client
 
     def known_models(self) -> list[str]:
         return ["anthropic/claude-sonnet-4-5", "anthropic/claude-opus-4-1 (any model id the API serves)"]

@@ -105,6 +105,18 @@ def _exact_int(value: object) -> object:
     return value
 
 
+SCHEMA_VERSIONS = (1,)
+
+
+def _known_version(value: object) -> object:
+    """A schema version this arena reads, or a message naming the ones it does."""
+    value = _exact_int(value)
+    if value not in SCHEMA_VERSIONS:
+        raise ValueError(f"unknown schema version {value}; this arena reads version "
+                         f"{', '.join(map(str, SCHEMA_VERSIONS))} (a newer arena may read it)")
+    return value
+
+
 class Strict(BaseModel):
     """Unknown fields refused, immutable, and no NaN or infinity in any float field.
 
@@ -309,7 +321,7 @@ class Persona(Strict):
 class Scenario(Strict):
     """One case of the library (schema version 1)."""
 
-    schema_version: Annotated[Literal[1], BeforeValidator(_exact_int)] = 1
+    schema_version: Annotated[Literal[1], BeforeValidator(_known_version)] = 1
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{2,63}$")
     title: ShortText
     specialty: ShortText

@@ -49,6 +49,7 @@ from arena.tournament.config import (
     slots,
 )
 from arena.tournament.executor import Executor, LocalExecutor
+from arena.tournament.match import MatchRecord
 from arena.tournament.play import MatchPlayer, MatchResult, set_aside
 from arena.tournament.schedule import Scheduler, make_scheduler
 from arena.tournament.standings import leaderboard, subgroups_of
@@ -334,6 +335,18 @@ async def execute(t: Tournament, on_progress: Callable[[Progress], None] | None 
             if on_progress:
                 on_progress(progress)
 
+    try:
+        await _play_all(t, finished, done)
+    finally:
+        await t.cast.aclose()
+        pairwise = getattr(t.player.pairwise, "client", None)
+        if pairwise is not None and hasattr(pairwise, "aclose"):
+            await pairwise.aclose()
+    return write_leaderboard(t)
+
+
+async def _play_all(t: Tournament, finished: list[MatchRecord], done: Callable[[MatchResult], None]) -> None:
+    """Batches from the scheduler, each played to the end, until it has none left."""
     while True:
         pending = t.store.unfinished()
         if not pending:
@@ -344,12 +357,11 @@ async def execute(t: Tournament, on_progress: Callable[[Progress], None] | None 
             rounds = len({r for r, _ in t.store.scheduled()})
             t.store.schedule(batch, rounds)
             pending = t.store.unfinished()
-        before = progress.done
+        before = len(finished)
         await t.executor.run(pending, t.player.play, done)
-        if progress.done == before:  # nothing recorded: the store and the schedule disagree
+        if len(finished) == before:  # nothing recorded: the store and the schedule disagree
             raise ArenaError(f"store {clip_path(t.store.path)}: {len(pending)} scheduled matches were played but "
                              "none could be recorded")
-    return write_leaderboard(t)
 
 
 def standings_of(store: Store, library: ScenarioLibrary, s: TournamentSettings, run: str) -> dict[str, Any]:
