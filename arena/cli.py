@@ -207,8 +207,10 @@ async def _match(args: argparse.Namespace, console: Console) -> int:
         transcript = await play(plan, cast, run=run)
         cache_failures = cast.gateway.cache.failures if cast.gateway.cache else 0
     finally:
-        await cast.aclose()
-        cast.close()
+        try:
+            await cast.aclose()
+        finally:
+            cast.close()
     path = save_transcript(transcript, run_dir)
     if args.json:
         print(dumps_json({**_summary(transcript, path), "cache_failures": cache_failures}))

@@ -139,9 +139,19 @@ class Cast:
         """Close the HTTP connections of every client, in the run's event loop (at the end of a run;
         a later run in the same process opens new ones)."""
         for client in self.clients():
-            close = getattr(client, "aclose", None)
-            if close is not None:
-                await close()
+            await close_quietly(client)
+
+
+async def close_quietly(client: object) -> None:
+    """``client.aclose()`` if it has one; a failure to close is not the run's result, so it is dropped
+    (raised from a ``finally`` it would replace the run's own exception)."""
+    close = getattr(client, "aclose", None)
+    if close is None:
+        return
+    try:
+        await close()
+    except Exception:  # noqa: BLE001 - see the docstring
+        pass
 
 
 def judge_specs(judge: str | Sequence[str]) -> list[str]:

@@ -155,10 +155,36 @@ def test_a_tournament_closes_its_clients_in_its_own_event_loop(tmp_path: Path, m
 
     async def spy(self: SdkClient) -> None:
         sdk = self._sdk
+        loop = asyncio.get_running_loop()  # raises outside a running loop
         await original(self)
-        closed.append((self.name, sdk.is_closed()))
+        closed.append((self.name, sdk.is_closed() and not loop.is_closed()))
 
     monkeypatch.setattr(SdkClient, "aclose", spy)
     with ServerThread() as clean:
         _tournament(tmp_path, "tidy", _models_file(tmp_path, clean.base_url))
     assert sorted(closed) == [("local/reference/blind", True), ("local/reference/pixel", True)]
+
+
+def test_a_call_that_meets_a_closed_client_is_a_retryable_connection_error() -> None:
+    with ServerThread() as server:
+        config = load_models_config(_write(server.base_url))
+        client = create_client("local/reference/blind", config=config)
+        request = ModelRequest(messages=[Message.text("user", "hello")])
+
+        async def race() -> None:
+            await client.complete(request)
+            old = client.sdk  # type: ignore[attr-defined]
+            await client.aclose()  # type: ignore[attr-defined]
+            client._closed, client._sdk = False, old  # type: ignore[attr-defined]  # a call that began before the close
+            with pytest.raises(ModelError) as caught:
+                await client.complete(request)
+            assert caught.value.error_class == "connection" and caught.value.retryable
+
+        asyncio.run(race())
+
+
+def _write(base_url: str) -> Path:
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp())
+    return _models_file(folder, base_url)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import threading
 from collections.abc import Callable
 from http.server import ThreadingHTTPServer
@@ -34,6 +33,7 @@ from tests.test_cache_and_config import _Echo
 from tests.wire import SENTINEL_KEY
 
 BROKEN = Path(__file__).parent / "data" / "broken_scenarios"
+IDENTIFIER_KEY = "hf9Qz3LkV0pXw7TbN2mC4rYs"  # a key with no dash: a valid variable name
 Case = Callable[[Path], tuple[dict[str, Any] | None, dict[str, bytes]]]  # -> (case JSON or None, files)
 
 
@@ -138,8 +138,8 @@ def test_injection_aimed_at_a_model_judge_stays_inside_the_fence(library: Scenar
         for t in transcript.turns]})
     fence = fence_marker(transcript)
 
-    def counts(prompt: str) -> tuple[int, int]:
-        return prompt.count(f"<conversation-{fence}>"), prompt.count(f"</conversation-{fence}>")
+    def counts(prompt: str) -> tuple[int, int]:  # any fence, the forged ones too
+        return prompt.count("<conversation-"), prompt.count("</conversation-")
 
     prompt = "\n".join(m.text_content for m in judge_request(transcript, scenario).messages)
     benign = transcript.model_copy(update={"turns": [
@@ -222,23 +222,22 @@ def test_a_key_in_the_environment_echoed_by_an_endpoint_appears_nowhere(tmp_path
 
 
 @pytest.mark.parametrize("line", [f'api_key = "{SENTINEL_KEY}"', f'api_key_env = "{SENTINEL_KEY}"',
+                                  f'api_key_env = "{IDENTIFIER_KEY}"',
                                   f'base_url = "http://user:{SENTINEL_KEY}@127.0.0.1:9/v1"'],
-                         ids=["api_key field", "key value given as api_key_env", "key inside base_url"])
-def test_a_key_written_into_the_models_file_is_never_echoed(tmp_path: Path, capsys: Capsys, line: str) -> None:
+                         ids=["api_key field", "key value given as api_key_env",
+                              "identifier-shaped key given as api_key_env", "key inside base_url"])
+def test_a_key_written_into_the_models_file_is_never_echoed(tmp_path: Path, capsys: Capsys, line: str,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(IDENTIFIER_KEY, raising=False)
     models = tmp_path / "models.toml"
     models.write_text(f'[endpoints.x]\nprovider = "openai-compatible"\n{line}\n')
     code, out, err = cli(capsys, "match", "--scenario", "derm-changing-mole", "--target", "x/m", "--models-file",
                          str(models), "--out", str(tmp_path / "o"), "--max-turns", "1")
-    tried("API key", f"models file with {line.split(' =')[0]} holding a key",
+    tried("API key", f"models file with {line.split(' =')[0]} holding a key"
+          + (" shaped like a variable name" if IDENTIFIER_KEY in line else ""),
           f"exit {code}; key echoed: {SENTINEL_KEY in out + err}; "
           + (err.strip().replace(str(tmp_path), "TMP").removeprefix("arena: error: ") or out.strip()[:100]))
-    assert SENTINEL_KEY not in out + err and "Traceback" not in err
+    assert SENTINEL_KEY not in out + err and IDENTIFIER_KEY not in out + err and "Traceback" not in err
     written = [p.read_text(encoding="utf-8", errors="replace") for p in (tmp_path / "o").rglob("*") if p.is_file()]
-    assert all(SENTINEL_KEY not in w for w in written)
+    assert all(SENTINEL_KEY not in w and IDENTIFIER_KEY not in w for w in written)
 
-
-def test_the_table_has_every_case(tmp_path: Path) -> None:
-    from tests import hostile_table
-
-    shutil.rmtree(tmp_path, ignore_errors=True)
-    assert len({r.case for r in hostile_table.ROWS}) == len(hostile_table.ROWS)

@@ -327,7 +327,7 @@ def test_a_client_closes_its_connections_in_its_loop_and_opens_new_ones_after(se
         return response
 
     assert run(call_then_close()).text
-    assert first_sdk.is_closed() and client._sdk is not first_sdk  # type: ignore[attr-defined]
+    assert first_sdk.is_closed() and client.sdk is not first_sdk  # type: ignore[attr-defined]  # built anew on use
     assert run(client.complete(request)).text  # a later event loop: new connections, no error
     injected = httpx2.AsyncClient()
     given = create_client("local/reference/blind", config=config, http_client=injected)

@@ -470,6 +470,7 @@ def test_ctrl_c_keeps_finished_matches_and_says_how_to_resume(tmp_path: Path) ->
     # carry one (C code that runs system() ignores SIGINT meanwhile); an ignored Ctrl-C is right for a
     # background job, but this test is about a Ctrl-C that arrives
     default_sigint = [sys.executable, "-c", "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                      "signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT}); "
                       "os.execv(sys.argv[1], sys.argv[1:])"]
     proc = subprocess.Popen([*default_sigint, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             env=SUB_ENV)
@@ -696,3 +697,23 @@ def test_a_pairwise_judge_that_cannot_be_reached_is_an_infrastructure_error(tmp_
     finally:
         t.close()
     assert board["matches"]["infrastructure_errors"] == 1 and board["matches"]["judge_errors"] == 0
+
+
+def test_encounters_still_playing_are_stopped_before_the_clients_close(tmp_path: Path) -> None:
+    import asyncio
+
+    from arena.tournament import run as trun
+
+    t = trun.prepare({"models": "reference/oracle,reference/hedger", "scenarios": "derm-changing-mole", "seeds": 1,
+                      "out": str(tmp_path), "run": "flights", "bootstrap": 10}, None, resume=False)
+
+    async def main() -> bool:
+        hanging = asyncio.ensure_future(asyncio.sleep(3600))
+        t.player._flight["enc-x"] = hanging  # type: ignore[assignment]
+        await t.player.stop_flights()
+        return hanging.cancelled() and not t.player._flight
+
+    try:
+        assert asyncio.run(main())
+    finally:
+        t.close()

@@ -130,9 +130,13 @@ async def execute(b: Bench, on_progress: Callable[[Progress], None] | None = Non
                 if on_progress:
                     on_progress(progress)
 
+    workers = [asyncio.ensure_future(worker()) for _ in range(min(b.settings.concurrency, max(1, len(pending))))]
     try:
-        await asyncio.gather(*(worker() for _ in range(min(b.settings.concurrency, max(1, len(pending))))))
-    finally:
+        await asyncio.gather(*workers)
+    finally:  # every worker stopped before the clients close: none is left mid-call
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
         await b.cast.aclose()
     return write_results(b)
 

@@ -68,7 +68,7 @@ class AnthropicClient(SdkClient):
         return body
 
     async def _complete(self, request: ModelRequest) -> ModelResponse:
-        message = await self._sdk.messages.create(**self.request_body(request))
+        message = await self.sdk.messages.create(**self.request_body(request))
         texts: list[str] = []
         for block in message.content:
             if block.type == "tool_use":

@@ -104,10 +104,18 @@ def safe_url(url: str) -> str:
     return text[:200]
 
 
+def shown_variable(variable: str) -> str:
+    """A variable's name as an error may print it: names in the usual form (``OPENAI_API_KEY``) as
+    they are; anything else (a key pasted where its variable's name belongs) is not echoed."""
+    if re.fullmatch(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*", variable) and len(variable) <= 64:
+        return variable
+    return "named by api_key_env in the models file (not shown: it does not look like a variable name)"
+
+
 def require_key(variable: str, spec: str) -> str:
     key = read_key(variable)
     if key is None:
-        raise UsageError(f"{spec} needs an API key: set the environment variable {variable} "
+        raise UsageError(f"{spec} needs an API key: set the environment variable {shown_variable(variable)} "
                          "(or name another with api_key_env in the models file)")
     return key
 
@@ -193,15 +201,24 @@ class SdkClient:
 
     _sdk: Any = None
     _fresh: Callable[[], Any] | None = None  # builds a new SDK client; None: the HTTP client was injected
+    _closed: bool = False
+
+    @property
+    def sdk(self) -> Any:
+        """The SDK client; after :meth:`aclose`, a new one (new connections) built on first use."""
+        if self._closed and self._fresh is not None:
+            self._sdk, self._closed = self._fresh(), False
+        return self._sdk
 
     async def aclose(self) -> None:
-        """Close the connections the SDK opened, in the event loop that opened them (left to the SDK's
-        finaliser, they are closed later in whatever loop runs then, and fail noisily); the next call
-        opens new ones. An injected HTTP client (tests) belongs to whoever injected it and stays open."""
-        if self._fresh is None or self._sdk is None:
+        """Close the connections the SDK client opened, in the event loop that opened them: the HTTP
+        client the arena builds has no finaliser, and the SDK's own tried later in whatever loop ran
+        then, and failed noisily. The next call builds a new client. An injected HTTP client (tests)
+        belongs to whoever injected it and stays open."""
+        if self._fresh is None or self._closed:
             return
-        sdk, self._sdk = self._sdk, self._fresh()
-        await sdk.close()
+        self._closed = True
+        await self._sdk.close()
 
     async def _complete(self, request: ModelRequest) -> ModelResponse:
         raise NotImplementedError
@@ -212,4 +229,9 @@ class SdkClient:
             response = await self._complete(request)
         except (self._error_base, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise sdk_error(exc, self._errors, self.name) from None
+        except RuntimeError as exc:  # httpx2: "the client has been closed" (a call that began before aclose)
+            if "closed" not in str(exc):
+                raise
+            raise ModelError(f"{self.name}: connection closed by the arena ({str(exc)[:100]})", retryable=True,
+                             error_class=ErrorClass.CONNECTION.value) from None
         return response.model_copy(update={"latency_ms": (time.perf_counter() - start) * 1000})

@@ -65,7 +65,7 @@ class OpenAIChatClient(SdkClient):
         self._token_parameter = token_parameter
 
     def __repr__(self) -> str:
-        return f"OpenAIChatClient({self.name!r}, base_url={safe_url(str(self._sdk.base_url))!r})"
+        return f"OpenAIChatClient({self.name!r}, base_url={safe_url(str(self.sdk.base_url))!r})"
 
     def request_body(self, request: ModelRequest) -> dict[str, Any]:
         params = effective_params(request, self.traits)
@@ -92,7 +92,7 @@ class OpenAIChatClient(SdkClient):
         # every message through its typed-dict transform first, a third of the arena's CPU per call at
         # high concurrency (benchmarks/concurrency.py); auth, headers, timeouts, errors and the typed
         # response are the SDK's as before
-        completion = await self._sdk.post("/chat/completions", body=self.request_body(request),
+        completion = await self.sdk.post("/chat/completions", body=self.request_body(request),
                                           cast_to=self._completion, options=SEND_OPTIONS)
         if not completion.choices:
             raise ValueError("the response has no choices")

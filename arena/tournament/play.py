@@ -161,6 +161,15 @@ class MatchPlayer:
         self._remember(transcript)
         return Played(transcript, name)
 
+    async def stop_flights(self) -> None:
+        """Cancel the encounters still playing (they run shielded from a cancelled match) and wait for
+        them: after an error or Ctrl-C, none is left mid-call when the run closes its clients."""
+        flights = [task for task in self._flight.values() if not task.done()]
+        for task in flights:
+            task.cancel()
+        await asyncio.gather(*flights, return_exceptions=True)
+        self._flight.clear()
+
     async def play(self, spec: MatchSpec, round_: int = 0) -> MatchResult:
         a, b = await asyncio.gather(self.encounter(spec.model_a, spec.scenario_id, spec.mode, spec.seed),
                                     self.encounter(spec.model_b, spec.scenario_id, spec.mode, spec.seed))

@@ -338,10 +338,9 @@ async def execute(t: Tournament, on_progress: Callable[[Progress], None] | None 
     try:
         await _play_all(t, finished, done)
     finally:
+        await t.player.stop_flights()  # nothing may be mid-call when its client closes
         await t.cast.aclose()
-        pairwise = getattr(t.player.pairwise, "client", None)
-        if pairwise is not None and hasattr(pairwise, "aclose"):
-            await pairwise.aclose()
+        await composition.close_quietly(getattr(t.player.pairwise, "client", None))
     return write_leaderboard(t)
 
 
