@@ -34,6 +34,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,7 @@ def start_server(port: int) -> subprocess.Popen[str]:
     if "at http" not in line:
         server.kill()
         raise SystemExit(f"arena serve did not start: {line.strip()}")
+    threading.Thread(target=server.stdout.read, daemon=True).start()  # drained: a full pipe would stall it
     return server
 
 
@@ -79,7 +81,7 @@ def ideal_makespan(matches: list[tuple[str, str]], durations: dict[str, float], 
             if encounter not in finish:
                 finish[encounter] = start + durations[encounter]
         heapq.heappush(free, max(start, *(finish[e] for e in pair)))
-    return max(free)
+    return max(free, default=0.0)
 
 
 def models_file(out: Path, port: int, endpoints: int) -> Path:

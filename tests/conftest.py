@@ -42,7 +42,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     from tests import hostile_table
 
-    if report.when == "call" or (report.when == "setup" and not report.passed):
+    if report.when == "call":  # rows are recorded during the call, so only the call's result marks them
         for row in hostile_table.ROWS:
             if row.nodeid == report.nodeid:
                 row.result = report.outcome
